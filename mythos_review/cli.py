@@ -1,0 +1,151 @@
+"""Argument parsing only: each command is a small ``run(args) -> int`` in ``commands/``.
+
+Command modules are imported lazily so that ``mythos --version`` or a dry run never pays for
+(or depends on) what another command needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mythos_review import __version__
+from mythos_review.errors import EXIT_RUNTIME, EXIT_USAGE, MythosError
+
+FORMATS = ("text", "json")
+FAIL_LEVELS = ("high", "medium", "low", "info", "never")
+
+
+def _add_repo_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-C",
+        "--repo",
+        default=".",
+        metavar="PATH",
+        help="repository to work in (default: the current directory)",
+    )
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: .mythos.toml)")
+    parser.add_argument(
+        "--index-path", metavar="FILE", help="index database (default: .git/mythos/index.sqlite)"
+    )
+
+
+def _add_source_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("what to review (default: --staged)")
+    source = group.add_mutually_exclusive_group()
+    source.add_argument("--staged", action="store_true", help="the index against HEAD")
+    source.add_argument("--worktree", action="store_true", help="unstaged changes")
+    source.add_argument("--commit", metavar="SHA", help="one commit against its first parent")
+    source.add_argument(
+        "--base", metavar="REF", help="pull-request semantics: merge-base(BASE, HEAD)..HEAD"
+    )
+    source.add_argument(
+        "--diff", metavar="FILE", help="a unified diff file, or - for stdin (post-image: work tree)"
+    )
+    group.add_argument("--head", metavar="REF", help="with --base: the head (default: HEAD)")
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        action="append",
+        choices=FORMATS,
+        help="output format; repeat with --output for several (default: text)",
+    )
+    parser.add_argument(
+        "--output",
+        action="append",
+        metavar="FILE",
+        help="where the matching --format goes (- is stdout)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="show how hunks were mapped, what was retrieved and why, token counts",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mythos",
+        description="A local LLM code reviewer for diffs. No code leaves the machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"mythos-review {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    for name in ("review", "inspect-diff"):
+        review = commands.add_parser(
+            name,
+            help="review a diff (the main job)" if name == "review" else "alias of review",
+        )
+        _add_repo_flags(review)
+        _add_source_flags(review)
+        _add_output_flags(review)
+        review.add_argument(
+            "--dry-run", action="store_true", help="everything but the model: units and prompts"
+        )
+        review.add_argument(
+            "--show-prompt", action="store_true", help="with --explain: print the exact prompts"
+        )
+        review.add_argument("--max-prompt-tokens", type=int, metavar="N")
+        review.add_argument("--max-passes", type=int, metavar="N")
+        review.add_argument("--model", metavar="NAME")
+        review.add_argument("--fail-on", choices=FAIL_LEVELS)
+        review.set_defaults(handler="review")
+
+    index = commands.add_parser("index", help="build or update the repository index")
+    _add_repo_flags(index)
+    index.add_argument("--rebuild", action="store_true", help="drop the index and build anew")
+    index.add_argument("--stats", action="store_true", help="print what the index holds")
+    index.add_argument("--explain", action="store_true", help="list skipped files and why")
+    index.set_defaults(handler="index")
+
+    search = commands.add_parser("search", help="exact and full-text search over the index")
+    _add_repo_flags(search)
+    search.add_argument("query", nargs="?", default="", help="text to search for")
+    search.add_argument("--symbol", action="store_true", help="match definitions by name")
+    search.add_argument("--callers", metavar="NAME", help="code that calls NAME")
+    search.add_argument("--tests", metavar="NAME", help="tests that reference NAME")
+    search.add_argument("--path", metavar="GLOB", help="only paths matching GLOB")
+    search.add_argument("--limit", type=int, default=20, metavar="N")
+    search.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    search.set_defaults(handler="search")
+
+    repomap = commands.add_parser("map", help="the repository map within a token budget")
+    _add_repo_flags(repomap)
+    repomap.add_argument("--tokens", type=int, default=1024, metavar="N")
+    repomap.set_defaults(handler="repomap")
+
+    evaluate = commands.add_parser("eval", help="measure against labelled cases")
+    eval_kinds = evaluate.add_subparsers(dest="eval_kind", metavar="KIND", required=True)
+    for kind, text in (("units", "enclosing units"), ("retrieval", "retrieval recall")):
+        sub = eval_kinds.add_parser(kind, help=f"{text} per case")
+        sub.add_argument("cases", metavar="CASES.jsonl")
+        sub.add_argument(
+            "--corpus",
+            metavar="DIR",
+            help="corpus cache (default: $MYTHOS_EVAL_CACHE or ~/.cache/mythos-eval)",
+        )
+        sub.add_argument("--json", action="store_true", help="one JSON document")
+        sub.add_argument("--max-prompt-tokens", type=int, metavar="N")
+        sub.set_defaults(handler="evaluate")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    module = importlib.import_module(f"mythos_review.commands.{args.handler}")
+    try:
+        return int(module.run(args))
+    except MythosError as error:
+        print(f"mythos: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("mythos: interrupted", file=sys.stderr)
+        return EXIT_RUNTIME

@@ -1,0 +1,1 @@
+"""Code intelligence with tree-sitter: languages, definitions, references, enclosing units."""

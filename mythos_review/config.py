@@ -1,0 +1,119 @@
+"""Settings: built-in defaults < ``[tool.mythos]`` in pyproject.toml or ``.mythos.toml`` < CLI.
+
+One frozen dataclass holds every setting so that each stage receives exactly what it may use
+and a typo in a settings file is an error, not a silently ignored key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mythos_review.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the pipeline, with the defaults a new user gets."""
+
+    index_path: str | None = None
+    """Index database; None means ``<git-common-dir>/mythos/index.sqlite``."""
+    include: tuple[str, ...] = ()
+    """Extra globs to index even when the junk rules would skip them."""
+    exclude: tuple[str, ...] = ()
+    """Extra globs never to index."""
+    max_file_bytes: int = 1024 * 1024
+    """Files larger than this are neither indexed nor parsed for units."""
+    window_lines: int = 10
+    """Lines of context around a change outside any definition (module-level or no grammar)."""
+    max_prompt_tokens: int = 8000
+    max_new_tokens: int = 1024
+    max_passes: int = 32
+    section_shares: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "unit": 0.45,
+            "callee": 0.15,
+            "caller": 0.15,
+            "test": 0.15,
+            "map": 0.10,
+        }
+    )
+    """Share of the evidence budget each role may take before lower roles get a turn."""
+    max_callers: int = 8
+    max_tests: int = 6
+    max_callees: int = 12
+    model: str = "qwen2.5-coder-1.5b"
+    fail_on: str = "high"
+    template_dir: str | None = None
+    """A folder whose templates override the shipped ones (same file names)."""
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn TOML values into the field's type; reject what cannot be one."""
+    default = getattr(Settings(), name)
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"setting {name!r} must be a list of strings")
+        return tuple(value)
+    if isinstance(default, Mapping):
+        if not isinstance(value, dict):
+            raise UsageError(f"setting {name!r} must be a table")
+        return {**default, **{str(k): float(v) for k, v in value.items()}}
+    if isinstance(default, bool) or (default is not None and not isinstance(value, type(default))):
+        if isinstance(default, float) and isinstance(value, int):
+            return float(value)
+        raise UsageError(f"setting {name!r} must be a {type(default).__name__}, got {value!r}")
+    return value
+
+
+def _read_table(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"cannot read settings from {path}: {error}") from error
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("mythos", {})
+        return table if isinstance(table, dict) else {}
+    return data
+
+
+def load_settings(
+    repo_root: Path, config_file: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Merge defaults, the first settings file found, then CLI overrides (None means unset)."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise UsageError(f"settings file {config_file} does not exist")
+        values.update(_read_table(path))
+    else:
+        for candidate in (repo_root / ".mythos.toml", repo_root / "pyproject.toml"):
+            if candidate.is_file():
+                table = _read_table(candidate)
+                if table:
+                    values.update(table)
+                    break
+    settings_kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in _FIELDS:
+            known = ", ".join(sorted(_FIELDS))
+            raise UsageError(f"unknown setting {key!r}; known settings: {known}")
+        settings_kwargs[name] = _coerce(name, value)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            settings_kwargs[name] = value
+    return Settings(**settings_kwargs)

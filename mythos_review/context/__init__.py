@@ -1,0 +1,1 @@
+"""Evidence retrieval, the repository map and token-budgeted packing into review passes."""

@@ -1,0 +1,1 @@
+"""Diffs: where a diff comes from (sources) and what it says (parse) -> ``ChangeSet``."""

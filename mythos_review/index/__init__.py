@@ -1,0 +1,1 @@
+"""The repository index: scan, chunk, store (SQLite FTS5) and search."""

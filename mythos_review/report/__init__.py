@@ -1,0 +1,1 @@
+"""Output formats, all fed the same results."""

@@ -1,0 +1,1 @@
+"""Prompts, model backends and findings."""

@@ -1,0 +1,200 @@
+"""The plain, immutable data types that flow between the pipeline's stages.
+
+Each stage of DESIGN.md consumes the box above it and produces the box below it:
+``ChangeSet`` (diffs/) -> ``ChangeUnit`` (code/) -> ``ReviewPass`` (context/) -> ``Finding``
+(review/). The code-intelligence types (``Definition``, ``Reference``, ``FileOutline``) are the
+shared output of the one tree-sitter pass that both ``code/`` and ``index/`` use.
+
+Line numbers are 1-based and inclusive everywhere. "New" means the post-image (the file after
+the change), "old" the pre-image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+
+class FileStatus(str, Enum):
+    """How a file changed, as git reports it."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    RENAMED = "renamed"
+    COPIED = "copied"
+    MODE_CHANGED = "mode-changed"
+
+
+DiffLineKind = Literal["+", "-", " "]
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a hunk body; exactly one of the line numbers is None for +/- lines."""
+
+    kind: DiffLineKind
+    old_line: int | None
+    new_line: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """One ``@@`` hunk with the line numbers it adds and removes on each side."""
+
+    old_start: int
+    old_count: int
+    new_start: int
+    new_count: int
+    section_header: str
+    lines: tuple[DiffLine, ...]
+    added_lines: tuple[int, ...]
+    """New-side numbers of the ``+`` lines."""
+    removed_lines: tuple[int, ...]
+    """Old-side numbers of the ``-`` lines."""
+    deletion_points: tuple[int, ...]
+    """New-side lines where removed code used to sit: for each run of ``-`` lines not replaced
+    by ``+`` lines, the new-side line just after the gap (or the last line before it at the end
+    of the file). Lets deleted code map to the unit that encloses the deletion point."""
+
+    @property
+    def new_end(self) -> int:
+        """Last new-side line this hunk spans (``new_start - 1`` for an empty new side)."""
+        return self.new_start + self.new_count - 1
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file of a diff."""
+
+    path: str
+    """Post-image path; for a deleted file, the path it had."""
+    old_path: str | None
+    """Pre-image path; None for an added file."""
+    status: FileStatus
+    hunks: tuple[Hunk, ...] = ()
+    is_binary: bool = False
+    is_submodule: bool = False
+    old_mode: str | None = None
+    new_mode: str | None = None
+    new_text: str | None = None
+    """Post-image text, decoded as UTF-8 with replacement; None when there is no reviewable
+    post-image (deleted, binary, submodule, too large): ``skip_reason`` then says why."""
+    skip_reason: str | None = None
+
+    @property
+    def added_lines(self) -> tuple[int, ...]:
+        return tuple(n for h in self.hunks for n in h.added_lines)
+
+    @property
+    def removed_lines(self) -> tuple[int, ...]:
+        return tuple(n for h in self.hunks for n in h.removed_lines)
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """A whole diff and where it came from."""
+
+    files: tuple[FileChange, ...]
+    source: str
+    """Human description of the source: ``staged``, ``commit 1a2b3c``, ``diff file x.patch``."""
+    base: str | None = None
+    """The commit the diff starts from, when known (None for an initial commit or a file)."""
+    head: str | None = None
+    """The commit the diff ends at, when it is one (None for staged, worktree, diff files)."""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.files
+
+
+UnitKind = Literal[
+    "function",
+    "method",
+    "class",
+    "interface",
+    "struct",
+    "enum",
+    "trait",
+    "impl",
+    "module",
+    "namespace",
+    "field",
+    "variable",
+    "window",
+    "file",
+]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A named definition found by tree-sitter: function, method, class and the like."""
+
+    symbol: str
+    """Qualified by enclosing classes and functions: ``Class.method``, ``outer.inner``,
+    ``Type.method`` for a Go receiver."""
+    name: str
+    kind: UnitKind
+    start_line: int
+    """First line, decorators and attributes included."""
+    end_line: int
+    signature: str
+    """The definition's header (first line(s) up to the body), for maps and callee evidence."""
+    docstring: str | None = None
+
+
+ReferenceKind = Literal["call", "import", "decorator", "inherit", "reference"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name that a piece of code calls, imports, decorates with, inherits from or mentions."""
+
+    name: str
+    """The bare referenced name (the last component: ``merge_setting`` of ``x.merge_setting``)."""
+    kind: ReferenceKind
+    line: int
+    enclosing: str
+    """Qualified symbol of the innermost definition that contains the reference; ``""`` at
+    module level."""
+    qualifier: str | None = None
+    """What the name was reached through: ``self``, ``os.path``, a module alias; None for a
+    bare name."""
+    alias: str | None = None
+    """For imports: the local name it is bound to (``np`` for ``import numpy as np``)."""
+
+
+@dataclass(frozen=True)
+class FileOutline:
+    """Everything the one tree-sitter pass over a file yields."""
+
+    path: str
+    language: str | None
+    """None when no grammar is known for the file."""
+    definitions: tuple[Definition, ...] = ()
+    references: tuple[Reference, ...] = ()
+    has_errors: bool = False
+    """True when tree-sitter had to recover from syntax errors."""
+
+
+@dataclass(frozen=True)
+class ChangeUnit:
+    """One enclosing definition (or a window of lines) touched by a diff."""
+
+    path: str
+    language: str | None
+    symbol: str
+    kind: UnitKind
+    start_line: int
+    end_line: int
+    changed_lines: tuple[int, ...]
+    """New-side lines of the unit that the diff added or changed."""
+    deletion_points: tuple[int, ...] = ()
+    """New-side lines inside the unit where code was removed."""
+    hunks: tuple[Hunk, ...] = ()
+    """The hunks (whole) that touch this unit."""
+    signature: str = ""
+    mapping: str = ""
+    """Why the changed lines were mapped here, for ``--explain``."""
