@@ -80,12 +80,12 @@ def _coerce(name: str, value: Any) -> Any:
 
 def _read_table(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"cannot read settings from {path}: {error}") from error
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("mythos", {})
-        return table if isinstance(table, dict) else {}
+        table: Any = data.get("tool", {}).get("mythos", {})
+        return dict(table) if isinstance(table, dict) else {}
     return data
 
 

@@ -63,8 +63,8 @@ def state_dir(repo: git.Repo) -> Path:
     preferred = Path(repo.common_dir) / "mythos"
     try:
         preferred.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=preferred, delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=preferred):
+            pass
         return preferred
     except OSError:
         cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
