@@ -198,3 +198,13 @@ class ChangeUnit:
     signature: str = ""
     mapping: str = ""
     """Why the changed lines were mapped here, for ``--explain``."""
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """What one ``mythos review`` produced; every output format renders this one object."""
+
+    changeset: ChangeSet
+    units: tuple[ChangeUnit, ...]
+    notes: tuple[str, ...] = ()
+    """Things the user should know that are not findings: skipped files, capped work."""

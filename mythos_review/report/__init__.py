@@ -1,1 +1,47 @@
-"""Output formats, all fed the same results."""
+"""Output formats, all fed the same ``ReviewResult``; ``--format F --output FILE`` pairs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mythos_review.errors import UsageError
+from mythos_review.report import jsonout, text
+from mythos_review.types import ReviewResult
+
+RENDERERS: dict[str, Callable[[ReviewResult], str]] = {
+    "text": text.render,
+    "json": jsonout.render,
+}
+
+
+def pair_formats(
+    formats: Sequence[str] | None, outputs: Sequence[str] | None
+) -> list[tuple[str, str]]:
+    """Match the i-th ``--format`` with the i-th ``--output`` (``-`` = stdout, the default)."""
+    chosen = list(formats or ["text"])
+    targets = list(outputs or [])
+    if len(targets) > len(chosen):
+        raise UsageError("more --output than --format flags; give one --format per --output")
+    targets += ["-"] * (len(chosen) - len(targets))
+    if targets.count("-") > 1:
+        raise UsageError("only one --format can go to stdout; give the others an --output FILE")
+    return list(zip(chosen, targets, strict=True))
+
+
+def write_reports(result: ReviewResult, pairs: Sequence[tuple[str, str]]) -> None:
+    """Render every requested format; files are replaced whole, never left half-written."""
+    for fmt, target in pairs:
+        document = RENDERERS[fmt](result)
+        if target == "-":
+            sys.stdout.write(document)
+            sys.stdout.flush()
+            continue
+        path = Path(target)
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            partial.write_text(document, encoding="utf-8")
+            partial.replace(path)
+        except OSError as error:
+            raise UsageError(f"cannot write {fmt} output to {target}: {error}") from error
