@@ -82,7 +82,7 @@ def price_of(items: list[Item], name: str, tax_rate: float) -> float:
     return PriceCalculator(tax_rate).line_total(item)
 '''
 
-TESTS = '''\
+TESTS = """\
 from shop.pricing import Item, PriceCalculator
 
 
@@ -94,7 +94,7 @@ def test_bulk_discount_starts_at_threshold():
 def test_cart_total_adds_tax():
     calculator = PriceCalculator(tax_rate=0.5)
     assert calculator.cart_total([Item("pen", 2.0, 1)]) == 3.0
-'''
+"""
 
 
 def _git(dest: Path, *args: str) -> None:

@@ -200,11 +200,61 @@ class ChangeUnit:
     """Why the changed lines were mapped here, for ``--explain``."""
 
 
+EvidenceRole = Literal["unit", "hunk", "caller", "callee", "test", "map"]
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One piece of evidence shown to the model, with why it was picked and what it costs."""
+
+    role: EvidenceRole
+    path: str
+    symbol: str
+    start_line: int
+    end_line: int
+    score: float
+    reason: str
+    """Human-readable: "calls `merge_setting` at line 88", "test file for `sessions.py`"."""
+    lines: tuple[tuple[int, str], ...]
+    """(line number, text) pairs exactly as shown; a ``0`` number marks a non-code marker line
+    such as "... 40 lines cut ..."."""
+    marked_lines: tuple[int, ...] = ()
+    """Lines the diff added, marked visibly in the prompt."""
+    tokens: int = 0
+    """Tokens this item adds to the prompt, counted with the budget's counter."""
+
+
+@dataclass(frozen=True)
+class OmittedItem:
+    """Evidence that was found but not sent, and why (for ``--explain`` and the JSON)."""
+
+    item: EvidenceItem
+    why: str
+
+
+@dataclass(frozen=True)
+class ReviewPass:
+    """One prompt's worth of evidence: the unit(s) under review and their context."""
+
+    number: int
+    units: tuple[ChangeUnit, ...]
+    items: tuple[EvidenceItem, ...]
+    omitted: tuple[OmittedItem, ...]
+    system_prompt: str
+    user_prompt: str
+    prompt_tokens: int
+    """Tokens of the whole chat (template included), counted as it would be sent."""
+    budget: int
+    token_counter: str
+    """Which counter measured ``prompt_tokens``: the model's tokenizer, or the estimate."""
+
+
 @dataclass(frozen=True)
 class ReviewResult:
     """What one ``mythos review`` produced; every output format renders this one object."""
 
     changeset: ChangeSet
     units: tuple[ChangeUnit, ...]
+    passes: tuple[ReviewPass, ...] = ()
     notes: tuple[str, ...] = ()
     """Things the user should know that are not findings: skipped files, capped work."""

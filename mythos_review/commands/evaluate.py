@@ -95,9 +95,10 @@ def _run_units(cases: list[EvalCase], corpus: Path, as_json: bool) -> int:
             f"{s.case_id:<22} {_percent(s.strict_recall):>7} {_percent(s.lenient_recall):>8} "
             f"{len(s.found):>6}  {detail}"
         )
+    strict = _percent(mean([s.strict_recall for s in scores]))
+    lenient = _percent(mean([s.lenient_recall for s in scores]))
     print(
-        f"total: {len(scores)} cases, unit recall {_percent(mean([s.strict_recall for s in scores]))}"
-        f" (lenient {_percent(mean([s.lenient_recall for s in scores]))}), "
+        f"total: {len(scores)} cases, unit recall {strict} (lenient {lenient}), "
         f"{exact} cases with exactly the expected units"
     )
     return EXIT_OK

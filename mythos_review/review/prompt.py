@@ -1,0 +1,142 @@
+"""Render evidence into the system and user turns of a review prompt (jinja2 templates).
+
+Code is data: it is passed to the templates as values (never as template source), each block
+gets a fence longer than any backtick run inside it, and chat control markers inside code are
+broken up, so code under review can neither close its fence, inject template syntax, nor forge
+a turn of the chat.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from mythos_review.review.schema import FINDINGS_SCHEMA
+from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole
+
+TEMPLATE_VERSION = "1"
+"""Bump when a template changes meaning: cached results are keyed by it."""
+
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+SECTION_ORDER: tuple[tuple[EvidenceRole, str, str], ...] = (
+    ("hunk", "The diff", "Removed lines start with -, added lines with +."),
+    ("unit", "Changed code after the change", "Lines marked + were added or changed."),
+    ("callee", "Definitions the changed code uses", ""),
+    ("caller", "Callers of the changed code", ""),
+    ("test", "Tests", ""),
+    ("map", "Repository map", "Files and the definitions they hold, most referenced first."),
+)
+
+_CONTROL_MARKER = re.compile(r"<(\||/?(?:start_of_turn|end_of_turn|bos|eos|s)\b)")
+_BACKTICK_RUN = re.compile(r"`+")
+
+
+@dataclass(frozen=True)
+class RenderedBlock:
+    """One evidence item as the template shows it."""
+
+    heading: str
+    fence: str
+    language: str
+    body: str
+
+
+def neutralize(text: str) -> str:
+    """Break chat control markers (``<|im_end|>``, ``<end_of_turn>``) so that a tokenizer
+    cannot read them as special tokens; a zero-width space after ``<`` keeps them legible."""
+    return _CONTROL_MARKER.sub("<\u200b\\1", text)
+
+
+def fence_for(body: str) -> str:
+    """A backtick fence longer than the longest backtick run in ``body``."""
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(body)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _gutter(number: int, width: int, marked: bool) -> str:
+    if number <= 0:
+        return " " * width + "  | "
+    return f"{number:>{width}}{'+' if marked else ' '} | "
+
+
+def format_body(item: EvidenceItem) -> str:
+    """Code lines with new-file line numbers on every line and added lines marked."""
+    if item.role in ("hunk", "map"):
+        return "\n".join(neutralize(text) for _, text in item.lines)
+    width = max((len(str(number)) for number, _ in item.lines), default=1)
+    marked = set(item.marked_lines)
+    return "\n".join(
+        _gutter(number, width, number in marked) + neutralize(text) for number, text in item.lines
+    )
+
+
+def heading_for(item: EvidenceItem) -> str:
+    where = f"`{item.path}` lines {item.start_line}-{item.end_line}"
+    if item.role == "hunk":
+        return f"### Diff of `{item.path}` ({item.reason})"
+    if item.role == "map":
+        return "### Repository map excerpt"
+    return f"### {where}: `{item.symbol}` ({item.reason})"
+
+
+def render_block(item: EvidenceItem, language: str = "") -> RenderedBlock:
+    body = format_body(item)
+    return RenderedBlock(
+        heading=neutralize(heading_for(item)),
+        fence=fence_for(body),
+        language="diff" if item.role == "hunk" else language,
+        body=body,
+    )
+
+
+class PromptRenderer:
+    """Renders passes with the shipped templates, or a user's folder that overrides them."""
+
+    def __init__(self, template_dir: str | None = None) -> None:
+        search_path = [str(SHIPPED_TEMPLATES)]
+        if template_dir is not None:
+            search_path.insert(0, template_dir)
+        self._environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search_path),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=False,
+            trim_blocks=False,
+        )
+        schema = json.dumps(FINDINGS_SCHEMA, indent=None, separators=(",", ":"))
+        self.system_prompt = self._environment.get_template("system.j2").render(schema=schema)
+
+    def render_user(
+        self,
+        units: Sequence[ChangeUnit],
+        items: Sequence[EvidenceItem],
+        languages: dict[str, str] | None = None,
+    ) -> str:
+        """The user turn: the units under review, then evidence grouped by role."""
+        languages = languages or {}
+        sections = []
+        for role, title, note in SECTION_ORDER:
+            blocks = [
+                render_block(item, languages.get(item.path, ""))
+                for item in items
+                if item.role == role
+            ]
+            if blocks:
+                sections.append({"title": title, "note": note, "items": blocks})
+        safe_units = [
+            {
+                "symbol": neutralize(unit.symbol),
+                "kind": unit.kind,
+                "path": neutralize(unit.path),
+                "start_line": unit.start_line,
+                "end_line": unit.end_line,
+            }
+            for unit in units
+        ]
+        return self._environment.get_template("user.j2").render(units=safe_units, sections=sections)
