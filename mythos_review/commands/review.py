@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 from mythos_review import git
 from mythos_review.config import load_settings
 from mythos_review.diffs.sources import request_from_args
 from mythos_review.errors import EXIT_OK, UsageError
-from mythos_review.pipeline import collect_units
+from mythos_review.pipeline import collect_units, plan_passes, token_counter
 from mythos_review.report import explain, pair_formats, write_reports
 
 
@@ -34,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
         )
     request = request_from_args(args, os.environ)
     result = collect_units(args.repo, request, settings, stdin=sys.stdin.buffer)
+    counter, counter_note = token_counter(settings)
+    if counter_note:
+        result = replace(result, notes=(*result.notes, counter_note))
+    result = plan_passes(result, git.work_tree(repo), settings, counter, progress_bar())
     if args.explain:
-        sys.stderr.write(explain.render(result))
+        sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
     write_reports(result, pairs)
     return EXIT_OK

@@ -4,10 +4,37 @@ clean document in any ``--format``."""
 from __future__ import annotations
 
 from mythos_review.report.text import describe_unit
-from mythos_review.types import ReviewResult
+from mythos_review.types import EvidenceItem, ReviewPass, ReviewResult
 
 
-def render(result: ReviewResult) -> str:
+def _item_line(item: EvidenceItem) -> str:
+    return (
+        f"{item.role:<7} {item.path}:{item.start_line}-{item.end_line} {item.symbol}"
+        f"  score {item.score:g}  {item.tokens} tokens  ({item.reason})"
+    )
+
+
+def render_pass(review_pass: ReviewPass, show_prompt: bool) -> list[str]:
+    units = ", ".join(f"{u.path} {u.symbol}" for u in review_pass.units)
+    lines = [
+        f"pass {review_pass.number}: {units}",
+        f"  prompt {review_pass.prompt_tokens} of {review_pass.budget} tokens"
+        f" (counted by {review_pass.token_counter})",
+    ]
+    lines.extend(f"  sent    {_item_line(item)}" for item in review_pass.items)
+    lines.extend(
+        f"  omitted {_item_line(omitted.item)}: {omitted.why}" for omitted in review_pass.omitted
+    )
+    if show_prompt:
+        lines.append("  ---- system prompt ----")
+        lines.append(review_pass.system_prompt)
+        lines.append("  ---- user prompt ----")
+        lines.append(review_pass.user_prompt)
+        lines.append("  ---- end of prompt ----")
+    return lines
+
+
+def render(result: ReviewResult, show_prompt: bool = False) -> str:
     lines = [f"source: {result.changeset.source}"]
     for change in result.changeset.files:
         moved = f" (from {change.old_path})" if change.old_path not in (None, change.path) else ""
@@ -20,4 +47,7 @@ def render(result: ReviewResult) -> str:
     for unit in result.units:
         lines.append(f"  {describe_unit(unit)}")
         lines.append(f"    mapped: {unit.mapping}")
+    for review_pass in result.passes:
+        lines.extend(render_pass(review_pass, show_prompt))
+    lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines) + "\n"

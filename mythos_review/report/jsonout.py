@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from mythos_review import __version__
-from mythos_review.types import ChangeUnit, ReviewResult
+from mythos_review.types import ChangeUnit, EvidenceItem, ReviewPass, ReviewResult
 
 
 def unit_to_dict(unit: ChangeUnit) -> dict[str, Any]:
@@ -20,6 +20,36 @@ def unit_to_dict(unit: ChangeUnit) -> dict[str, Any]:
         "end_line": unit.end_line,
         "changed_lines": list(unit.changed_lines),
         "deletion_points": list(unit.deletion_points),
+    }
+
+
+def item_to_dict(item: EvidenceItem) -> dict[str, Any]:
+    return {
+        "role": item.role,
+        "path": item.path,
+        "symbol": item.symbol,
+        "start_line": item.start_line,
+        "end_line": item.end_line,
+        "score": item.score,
+        "reason": item.reason,
+        "tokens": item.tokens,
+    }
+
+
+def pass_to_dict(review_pass: ReviewPass) -> dict[str, Any]:
+    return {
+        "number": review_pass.number,
+        "units": [
+            {"path": unit.path, "symbol": unit.symbol, "changed_lines": list(unit.changed_lines)}
+            for unit in review_pass.units
+        ],
+        "prompt_tokens": review_pass.prompt_tokens,
+        "budget": review_pass.budget,
+        "token_counter": review_pass.token_counter,
+        "context": [item_to_dict(item) for item in review_pass.items],
+        "omitted": [
+            {**item_to_dict(omitted.item), "why": omitted.why} for omitted in review_pass.omitted
+        ],
     }
 
 
@@ -40,6 +70,7 @@ def render(result: ReviewResult) -> str:
             for change in result.changeset.files
         ],
         "units": [unit_to_dict(unit) for unit in result.units],
+        "passes": [pass_to_dict(review_pass) for review_pass in result.passes],
         "notes": list(result.notes),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

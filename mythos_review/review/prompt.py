@@ -95,6 +95,12 @@ def render_block(item: EvidenceItem, language: str = "") -> RenderedBlock:
     )
 
 
+def block_text(item: EvidenceItem, language: str = "") -> str:
+    """The block exactly as ``user.j2`` lays it out, for counting an item's tokens alone."""
+    block = render_block(item, language)
+    return f"{block.heading}\n{block.fence}{block.language}\n{block.body}\n{block.fence}"
+
+
 class PromptRenderer:
     """Renders passes with the shipped templates, or a user's folder that overrides them."""
 
@@ -128,7 +134,7 @@ class PromptRenderer:
                 if item.role == role
             ]
             if blocks:
-                sections.append({"title": title, "note": note, "items": blocks})
+                sections.append({"title": title, "note": note, "blocks": blocks})
         safe_units = [
             {
                 "symbol": neutralize(unit.symbol),

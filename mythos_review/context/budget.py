@@ -1,0 +1,207 @@
+"""Pack evidence into one prompt that never exceeds the token budget.
+
+The unit and its hunks come first; the rest of the budget is shared out by role (callees,
+callers, tests, map; shares from settings), each role filling its share in score order, then
+leftovers go to the best remaining items. Long units are trimmed to windows around the changed
+lines with a marker saying what was cut. The final prompt is counted as a whole with the
+model's tokenizer and chat template, and lower-ranked evidence is dropped until it fits: a
+prompt over the budget is never produced.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from mythos_review.context.tokens import estimate_tokens
+from mythos_review.review.prompt import PromptRenderer, block_text
+from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, OmittedItem, ReviewPass
+
+OPTIONAL_ROLES: tuple[EvidenceRole, ...] = ("callee", "caller", "test", "map")
+"""Evidence that may be dropped, most valuable role first."""
+
+TRIM_RADII = (12, 6, 3, 1, 0)
+"""Lines of context kept around each changed line when a unit must be trimmed, tried in turn."""
+
+
+class TokenCounter(Protocol):
+    """Counts tokens the way the model will see them (a model's tokenizer, or the estimate)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def count(self, text: str) -> int: ...
+
+    def count_chat(self, messages: Sequence[Mapping[str, str]]) -> int: ...
+
+
+class EstimateCounter:
+    """The documented fallback when no tokenizer is installed: see ``context/tokens.py``."""
+
+    name = "estimate (no tokenizer installed: about 3.5 characters per token, rounded up)"
+    _PER_MESSAGE = 8
+    """Allowance for the chat template's role markers around each message."""
+
+    def count(self, text: str) -> int:
+        return estimate_tokens(text)
+
+    def count_chat(self, messages: Sequence[Mapping[str, str]]) -> int:
+        return sum(self._PER_MESSAGE + estimate_tokens(m["content"]) for m in messages)
+
+
+class BudgetTooSmall(Exception):
+    """The units and hunks alone do not fit, even trimmed; the caller splits or gives up."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        super().__init__(f"needs {needed} tokens, budget {budget}")
+        self.needed = needed
+        self.budget = budget
+
+
+@dataclass(frozen=True)
+class PackRequest:
+    """Everything one pass is built from."""
+
+    number: int
+    units: tuple[ChangeUnit, ...]
+    required: tuple[EvidenceItem, ...]
+    """Hunks and unit bodies: never dropped, only trimmed."""
+    candidates: tuple[EvidenceItem, ...]
+    """Callers, callees, tests, map excerpts: ranked, dropped lowest-first when over budget."""
+    languages: Mapping[str, str]
+    """path -> fence language tag."""
+
+
+def trim_item(item: EvidenceItem, focus: set[int], radius: int) -> EvidenceItem:
+    """Keep the first line (the signature) and ``radius`` lines around each focus line; each
+    gap becomes one marker line saying how many lines were cut."""
+    keep = {item.lines[0][0]} if item.lines else set()
+    for line in focus:
+        keep.update(range(line - radius, line + radius + 1))
+    trimmed: list[tuple[int, str]] = []
+    cut = 0
+    for number, text in item.lines:
+        if number in keep or number <= 0:
+            if cut:
+                trimmed.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
+                cut = 0
+            trimmed.append((number, text))
+        else:
+            cut += 1
+    if cut:
+        trimmed.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
+    return replace(item, lines=tuple(trimmed))
+
+
+class Packer:
+    """Measures and packs passes for one model's tokenizer and one set of templates."""
+
+    def __init__(
+        self,
+        renderer: PromptRenderer,
+        counter: TokenCounter,
+        budget: int,
+        shares: Mapping[str, float],
+    ) -> None:
+        self.renderer = renderer
+        self.counter = counter
+        self.budget = budget
+        self.shares = shares
+
+    def item_tokens(self, item: EvidenceItem, languages: Mapping[str, str]) -> int:
+        """What an item adds to the prompt: its block plus the blank lines around it."""
+        return self.counter.count(block_text(item, languages.get(item.path, ""))) + 2
+
+    def measure(
+        self,
+        units: Sequence[ChangeUnit],
+        items: Sequence[EvidenceItem],
+        languages: Mapping[str, str],
+    ) -> tuple[str, int]:
+        """Render the user turn and count the whole chat exactly as it would be sent."""
+        user = self.renderer.render_user(units, items, dict(languages))
+        messages = [
+            {"role": "system", "content": self.renderer.system_prompt},
+            {"role": "user", "content": user},
+        ]
+        return user, self.counter.count_chat(messages)
+
+    def _fit_required(self, request: PackRequest) -> tuple[tuple[EvidenceItem, ...], int]:
+        """The required items, trimmed as little as needed to fit the unit share."""
+        unit_allowance = self.budget * self.shares.get("unit", 0.5)
+        focus: dict[str, set[int]] = {}
+        for unit in request.units:
+            focus.setdefault(unit.path, set()).update(unit.changed_lines, unit.deletion_points)
+        required = request.required
+        _, tokens = self.measure(request.units, required, request.languages)
+        for radius in TRIM_RADII:
+            if tokens <= unit_allowance:
+                break
+            required = tuple(
+                trim_item(item, focus.get(item.path, set()), radius)
+                if item.role == "unit"
+                else item
+                for item in request.required
+            )
+            _, tokens = self.measure(request.units, required, request.languages)
+        if tokens > self.budget:
+            raise BudgetTooSmall(tokens, self.budget)
+        return required, tokens
+
+    def pack(self, request: PackRequest) -> ReviewPass:
+        required, base_tokens = self._fit_required(request)
+        costed = [
+            replace(item, tokens=self.item_tokens(item, request.languages))
+            for item in request.candidates
+        ]
+        available = self.budget - base_tokens
+        optional_share = sum(self.shares.get(role, 0.0) for role in OPTIONAL_ROLES) or 1.0
+        chosen: list[EvidenceItem] = []
+        spent = 0
+        for role in OPTIONAL_ROLES:
+            allowance = math.floor(available * self.shares.get(role, 0.0) / optional_share)
+            role_spent = 0
+            for item in sorted(
+                (c for c in costed if c.role == role), key=lambda c: (-c.score, c.path)
+            ):
+                if role_spent + item.tokens <= allowance:
+                    chosen.append(item)
+                    role_spent += item.tokens
+            spent += role_spent
+        rank = {role: position for position, role in enumerate(OPTIONAL_ROLES)}
+        chosen_ids = set(map(id, chosen))
+        leftovers = sorted(
+            (c for c in costed if id(c) not in chosen_ids),
+            key=lambda c: (rank[c.role], -c.score, c.path),
+        )
+        for item in leftovers:
+            if spent + item.tokens <= available:
+                chosen.append(item)
+                spent += item.tokens
+        by_rank = sorted(chosen, key=lambda c: (rank[c.role], -c.score, c.path))
+        user, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
+        while tokens > self.budget and by_rank:
+            by_rank.pop()
+            user, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
+        kept = set(map(id, by_rank))
+        omitted = tuple(
+            OmittedItem(item, f"did not fit the budget ({item.tokens} tokens)")
+            for item in costed
+            if id(item) not in kept
+        )
+        required_costed = tuple(
+            replace(item, tokens=self.item_tokens(item, request.languages)) for item in required
+        )
+        return ReviewPass(
+            number=request.number,
+            units=request.units,
+            items=(*required_costed, *by_rank),
+            omitted=omitted,
+            system_prompt=self.renderer.system_prompt,
+            user_prompt=user,
+            prompt_tokens=tokens,
+            budget=self.budget,
+            token_counter=self.counter.name,
+        )

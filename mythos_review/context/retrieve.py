@@ -1,0 +1,406 @@
+"""Evidence for one change unit: the unit and its hunks, callees, callers, tests.
+
+Every candidate carries a score and a reason in words. The ranking is deliberately simple:
+
+* callers: the index's confidence that a reference means this definition (same file, via
+  ``self`` inside the class, via the class name: 3; bare name elsewhere: 2; another receiver:
+  1.5; ``self`` in an unrelated class: 1), halved for a bare call of a method from another
+  file (a homonym), plus 1 when the caller's file imports the name;
+* callees: 3 for a name used on a changed line, 2 for a call elsewhere in the unit, 1 for a
+  mere mention; plus 0.5 for a definition in the same file;
+* tests: the index's score for tests that reference the unit directly (test cases first),
+  then tests that reference its direct callers (one hop, scaled by 0.5), then test cases in
+  the test file named after the unit's module (0.5).
+
+Names with very many users (``get``, ``__init__``) are capped and ranked, never dumped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from mythos_review.code.symbols import outline_file
+from mythos_review.config import Settings
+from mythos_review.index.search import Chunk, Index, SearchHit
+from mythos_review.types import (
+    ChangeUnit,
+    Definition,
+    EvidenceItem,
+    FileChange,
+    FileOutline,
+    Hunk,
+)
+
+CALL_SITE_RADIUS = 6
+"""Lines shown on each side of a call site in a caller or test excerpt."""
+
+CALLEE_BODY_LINES = 12
+"""Lines of a callee shown after its signature: enough for a contract, not a whole body."""
+
+LOOKUP_LIMIT = 200
+"""Users fetched from the index per name before ranking; the prompt shows far fewer."""
+
+HUNK_CONTEXT = 2
+"""Unchanged lines kept around changes in a hunk excerpt (the unit shows the rest)."""
+
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new", "initialize"})
+_RETURN = re.compile(r"^\s*return\b|\breturn\b|^\s*yield\b")
+
+
+@dataclass(frozen=True)
+class UnitEvidence:
+    """What retrieval found for one unit: required items and ranked candidates."""
+
+    unit: ChangeUnit
+    required: tuple[EvidenceItem, ...]
+    candidates: tuple[EvidenceItem, ...]
+
+
+def _numbered(text: str, start_line: int) -> tuple[tuple[int, str], ...]:
+    return tuple((start_line + offset, line) for offset, line in enumerate(text.split("\n")))
+
+
+def _excerpt(
+    lines: Sequence[tuple[int, str]], focus: Iterable[int], radius: int
+) -> tuple[tuple[int, str], ...]:
+    """The first line plus ``radius`` lines around each focus line, gaps marked as cut."""
+    wanted = {lines[0][0]} if lines else set()
+    for line in focus:
+        wanted.update(range(line - radius, line + radius + 1))
+    kept: list[tuple[int, str]] = []
+    cut = 0
+    for number, text in lines:
+        if number in wanted:
+            if cut:
+                kept.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
+                cut = 0
+            kept.append((number, text))
+        else:
+            cut += 1
+    if cut:
+        kept.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
+    return tuple(kept)
+
+
+def _head(lines: tuple[tuple[int, str], ...], count: int) -> tuple[tuple[int, str], ...]:
+    """The first ``count`` lines, and a marker saying how many more there were."""
+    if len(lines) <= count:
+        return lines
+    rest = len(lines) - count
+    return (*lines[:count], (0, f"... {rest} more line{'s' if rest > 1 else ''} ..."))
+
+
+def hunk_item(change: FileChange, hunk: Hunk, symbol: str) -> EvidenceItem | None:
+    """The old and new side of a hunk, only where it removed code (pure additions are fully
+    visible, marked, in the unit itself): changed lines plus a little context."""
+    if not hunk.removed_lines:
+        return None
+    changed = [i for i, line in enumerate(hunk.lines) if line.kind != " "]
+    keep = {i for c in changed for i in range(c - HUNK_CONTEXT, c + HUNK_CONTEXT + 1)}
+    shown: list[tuple[int, str]] = [
+        (0, f"@@ -{hunk.old_start},{hunk.old_count} +{hunk.new_start},{hunk.new_count} @@")
+    ]
+    for i, line in enumerate(hunk.lines):
+        if i in keep:
+            shown.append((0, f"{line.kind}{line.text}"))
+        elif shown[-1][1] != " ...":
+            shown.append((0, " ..."))
+    moved = f" (was {change.old_path})" if change.old_path not in (None, change.path) else ""
+    return EvidenceItem(
+        role="hunk",
+        path=change.path,
+        symbol=symbol,
+        start_line=hunk.new_start,
+        end_line=max(hunk.new_end, hunk.new_start),
+        score=10.0,
+        reason=f"removed and added lines{moved}",
+        lines=tuple(shown),
+    )
+
+
+def unit_item(unit: ChangeUnit, change: FileChange) -> EvidenceItem | None:
+    """The unit's post-image with its changed lines marked; None for a deleted file."""
+    if change.new_text is None or unit.start_line < 1:
+        return None
+    all_lines = change.new_text.split("\n")
+    body = "\n".join(all_lines[unit.start_line - 1 : unit.end_line])
+    return EvidenceItem(
+        role="unit",
+        path=unit.path,
+        symbol=unit.symbol,
+        start_line=unit.start_line,
+        end_line=unit.end_line,
+        score=10.0,
+        reason="changed by the diff",
+        lines=_numbered(body, unit.start_line),
+        marked_lines=unit.changed_lines,
+    )
+
+
+def _enclosing_chain(unit: ChangeUnit, outline: FileOutline) -> list[Definition]:
+    """The unit's definition and its enclosing definitions, innermost first."""
+    by_symbol = {d.symbol: d for d in outline.definitions}
+    chain = []
+    symbol = unit.symbol
+    while symbol in by_symbol:
+        chain.append(by_symbol[symbol])
+        if "." not in symbol:
+            break
+        symbol = symbol.rsplit(".", 1)[0]
+    return chain
+
+
+def lookup_names(unit: ChangeUnit, outline: FileOutline) -> list[str]:
+    """Names whose users are this unit's users.
+
+    A nested function is reached only through its enclosing function, so that function's
+    users count; a constructor is reached through its class's name.
+    """
+    chain = _enclosing_chain(unit, outline)
+    if not chain:
+        return []
+    names = [chain[0].symbol]
+    if chain[0].name in _CONSTRUCTORS and len(chain) > 1:
+        names.append(chain[1].symbol)
+    for outer in chain[1:]:
+        if outer.kind in ("function", "method"):
+            names.append(outer.symbol)
+        else:
+            break
+    return names
+
+
+def changes_contract(unit: ChangeUnit, change: FileChange, outline: FileOutline) -> bool:
+    """True when the diff touches the unit's signature or a return/yield line: then every
+    caller matters, not just the best-ranked few."""
+    chain = _enclosing_chain(unit, outline)
+    if chain and change.new_text is not None:
+        definition = chain[0]
+        header_end = definition.start_line + definition.signature.count("\n")
+        if any(definition.start_line <= n <= header_end for n in unit.changed_lines):
+            return True
+        lines = change.new_text.split("\n")
+        if any(_RETURN.search(lines[n - 1]) for n in unit.changed_lines if n <= len(lines)):
+            return True
+    removed = (line.text for hunk in unit.hunks for line in hunk.lines if line.kind == "-")
+    return any(_RETURN.search(text) or text.lstrip().startswith("def ") for text in removed)
+
+
+def _chunk_lines(chunk: Chunk) -> tuple[tuple[int, str], ...]:
+    return _numbered(chunk.text, chunk.start_line)
+
+
+def _rank_key(item: EvidenceItem) -> tuple[float, str, int]:
+    """Best score first; path and line make ties deterministic."""
+    return (-item.score, item.path, item.start_line)
+
+
+def _module_stem(path: str) -> str:
+    return PurePosixPath(path).stem
+
+
+class Retriever:
+    """Retrieves evidence for the units of one change set from one index."""
+
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+        self._outlines: dict[str, FileOutline] = {}
+        self._imports: dict[str, set[str]] = {}
+
+    def outline(self, change: FileChange) -> FileOutline:
+        """The post-image outline of a changed file, parsed once per run."""
+        if change.path not in self._outlines:
+            self._outlines[change.path] = (
+                outline_file(change.path, change.new_text)
+                if change.new_text is not None
+                else FileOutline(path=change.path, language=None)
+            )
+        return self._outlines[change.path]
+
+    def imported_names(self, path: str) -> set[str]:
+        """Names (and aliases) a file imports: a caller that imports the name surely means it."""
+        if path not in self._imports:
+            names: set[str] = set()
+            for chunk in self.index.chunks_in_file(path):
+                for reference in self.index.references_in(chunk.id):
+                    if reference.kind == "import":
+                        names.add(reference.name)
+                        if reference.alias:
+                            names.add(reference.alias)
+            self._imports[path] = names
+        return self._imports[path]
+
+    def retrieve(self, unit: ChangeUnit, change: FileChange) -> UnitEvidence:
+        outline = self.outline(change)
+        required = [
+            item
+            for item in (
+                *(hunk_item(change, hunk, unit.symbol) for hunk in unit.hunks),
+                unit_item(unit, change),
+            )
+            if item is not None
+        ]
+        names = lookup_names(unit, outline)
+        contract = changes_contract(unit, change, outline)
+        callers = self._callers(unit, names, contract)
+        candidates = [
+            *self._callees(unit, change, outline),
+            *callers,
+            *self._tests(unit, names, callers),
+        ]
+        return UnitEvidence(unit=unit, required=tuple(required), candidates=tuple(candidates))
+
+    def _is_self(self, unit: ChangeUnit, chunk: Chunk) -> bool:
+        return chunk.path == unit.path and (
+            chunk.symbol == unit.symbol or chunk.symbol.startswith(unit.symbol + ".")
+        )
+
+    def _rank_users(
+        self, unit: ChangeUnit, name: str, hits: list[SearchHit]
+    ) -> list[tuple[float, SearchHit]]:
+        bare = name.rsplit(".", 1)[-1]
+        is_method = "." in name
+        ranked = []
+        for hit in hits:
+            if self._is_self(unit, hit.chunk):
+                continue
+            score = hit.score
+            if is_method and "by bare name" in hit.reason and hit.chunk.path != unit.path:
+                score *= 0.5
+            if hit.chunk.path != unit.path and bare in self.imported_names(hit.chunk.path):
+                score += 1.0
+            ranked.append((score, hit))
+        return ranked
+
+    def _use_item(
+        self, role: str, name: str, hit: SearchHit, score: float, note: str = ""
+    ) -> EvidenceItem:
+        chunk = hit.chunk
+        lines = _excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS)
+        return EvidenceItem(
+            role=role,  # type: ignore[arg-type]
+            path=chunk.path,
+            symbol=chunk.label,
+            start_line=chunk.start_line,
+            end_line=chunk.end_line,
+            score=round(score, 3),
+            reason=f"uses `{name.rsplit('.', 1)[-1]}` at line {hit.line} ({hit.reason}){note}",
+            lines=lines,
+        )
+
+    def _callers(self, unit: ChangeUnit, names: list[str], contract: bool) -> list[EvidenceItem]:
+        if not names:
+            return []
+        cap = self.settings.max_callers * (4 if contract else 1)
+        best: dict[int, tuple[float, EvidenceItem]] = {}
+        for depth, name in enumerate(names):
+            users = self.index.callers(name, limit=LOOKUP_LIMIT)
+            non_tests = [hit for hit in users if not hit.chunk.is_test]
+            for score, hit in self._rank_users(unit, name, non_tests):
+                if hit.chunk.symbol in names:
+                    continue  # the enclosing function of a nested unit is not its caller
+                note = "" if depth == 0 else f"; calls the enclosing `{name}`"
+                item = self._use_item("caller", name, hit, score - 0.25 * depth, note)
+                if hit.chunk.id not in best or best[hit.chunk.id][0] < item.score:
+                    best[hit.chunk.id] = (item.score, item)
+        ranked = sorted((item for _, item in best.values()), key=_rank_key)
+        return ranked[:cap]
+
+    def _callees(
+        self, unit: ChangeUnit, change: FileChange, outline: FileOutline
+    ) -> list[EvidenceItem]:
+        inside = [
+            r
+            for r in outline.references
+            if (r.enclosing == unit.symbol or r.enclosing.startswith(unit.symbol + "."))
+            and unit.start_line <= r.line <= unit.end_line
+            and r.kind != "import"
+        ]
+        local = {d.name for d in outline.definitions if d.symbol.startswith(unit.symbol + ".")}
+        changed = set(unit.changed_lines)
+        weight: dict[str, tuple[float, int]] = {}
+        for reference in inside:
+            if reference.name in local or reference.name == unit.symbol.rsplit(".", 1)[-1]:
+                continue
+            score = 3.0 if reference.line in changed else 2.0 if reference.kind == "call" else 1.0
+            if reference.name not in weight or weight[reference.name][0] < score:
+                weight[reference.name] = (score, reference.line)
+        items = []
+        for name, (score, line) in weight.items():
+            definitions = [
+                d for d in self.index.definitions(name, limit=5) if not self._is_self(unit, d)
+            ]
+            if not definitions or len(definitions) > 3:
+                continue  # unknown here (a builtin or a library), or too ambiguous to help
+            for definition in definitions:
+                same_file = definition.path == unit.path
+                header = definition.signature.count("\n") + 1
+                items.append(
+                    EvidenceItem(
+                        role="callee",
+                        path=definition.path,
+                        symbol=definition.label,
+                        start_line=definition.start_line,
+                        end_line=definition.end_line,
+                        score=score + (0.5 if same_file else 0.0),
+                        reason=(
+                            f"`{name}` is used at line {line}"
+                            + (" (a changed line)" if line in changed else "")
+                        ),
+                        lines=_head(_chunk_lines(definition), header + CALLEE_BODY_LINES),
+                    )
+                )
+        items.sort(key=_rank_key)
+        return items[: self.settings.max_callees]
+
+    def _tests(
+        self, unit: ChangeUnit, names: list[str], callers: list[EvidenceItem]
+    ) -> list[EvidenceItem]:
+        best: dict[tuple[str, int], EvidenceItem] = {}
+
+        def offer(item: EvidenceItem) -> None:
+            key = (item.path, item.start_line)
+            if key not in best or best[key].score < item.score:
+                best[key] = item
+
+        for name in names:
+            for hit in self.index.tests_for(name, limit=LOOKUP_LIMIT):
+                if not self._is_self(unit, hit.chunk):
+                    offer(self._use_item("test", name, hit, hit.score))
+        for caller in callers[: self.settings.max_callers]:
+            if caller.symbol == "<module>":
+                continue
+            for hit in self.index.tests_for(caller.symbol, limit=20):
+                offer(
+                    self._use_item(
+                        "test",
+                        caller.symbol,
+                        hit,
+                        hit.score * 0.5,
+                        f"; exercises the caller `{caller.symbol}`",
+                    )
+                )
+        stem = _module_stem(unit.path)
+        for chunk in self._convention_tests(stem):
+            item = EvidenceItem(
+                role="test",
+                path=chunk.path,
+                symbol=chunk.label,
+                start_line=chunk.start_line,
+                end_line=chunk.end_line,
+                score=0.5,
+                reason=f"test file for `{PurePosixPath(unit.path).name}`",
+                lines=_head(_chunk_lines(chunk), 2 * CALL_SITE_RADIUS + 1),
+            )
+            offer(item)
+        return sorted(best.values(), key=_rank_key)[: self.settings.max_tests * 2]
+
+    def _convention_tests(self, stem: str) -> list[Chunk]:
+        """Test cases in files named after the module (``test_x.py``, ``x_test.go``, ...)."""
+        hits = self.index.search_text(stem, path_glob=f"*test*{stem}*", limit=10)
+        chunks = [hit.chunk for hit in hits if hit.chunk.is_test_case]
+        return chunks[:3]
