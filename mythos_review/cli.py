@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="measure against labelled cases")
     eval_kinds = evaluate.add_subparsers(dest="eval_kind", metavar="KIND", required=True)
-    for kind, text in (("units", "enclosing units"),):
+    for kind, text in (("units", "enclosing units"), ("retrieval", "retrieval recall")):
         sub = eval_kinds.add_parser(kind, help=f"{text} per case")
         sub.add_argument("cases", metavar="CASES.jsonl")
         sub.add_argument(

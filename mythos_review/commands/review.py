@@ -12,6 +12,7 @@ from mythos_review.config import load_settings
 from mythos_review.diffs.sources import request_from_args
 from mythos_review.errors import EXIT_OK, UsageError
 from mythos_review.pipeline import collect_units, plan_passes, token_counter
+from mythos_review.progress import progress_bar
 from mythos_review.report import explain, pair_formats, write_reports
 
 
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     counter, counter_note = token_counter(settings)
     if counter_note:
         result = replace(result, notes=(*result.notes, counter_note))
-    result = plan_passes(result, git.work_tree(repo), settings, counter, progress_bar())
+    with progress_bar("indexing") as progress:
+        result = plan_passes(result, git.work_tree(repo), settings, counter, progress)
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
     write_reports(result, pairs)

@@ -262,8 +262,8 @@ class Retriever:
     def _rank_users(
         self, unit: ChangeUnit, name: str, hits: list[SearchHit]
     ) -> list[tuple[float, SearchHit]]:
-        bare = name.rsplit(".", 1)[-1]
-        is_method = "." in name
+        parts = name.split(".")
+        is_method = len(parts) > 1
         ranked = []
         for hit in hits:
             if self._is_self(unit, hit.chunk):
@@ -271,8 +271,11 @@ class Retriever:
             score = hit.score
             if is_method and "by bare name" in hit.reason and hit.chunk.path != unit.path:
                 score *= 0.5
-            if hit.chunk.path != unit.path and bare in self.imported_names(hit.chunk.path):
-                score += 1.0
+            if hit.chunk.path != unit.path and self.imported_names(hit.chunk.path) & {
+                parts[-1],
+                parts[0],
+            }:
+                score += 1.0  # the caller's file imports the name, or the class that owns it
             ranked.append((score, hit))
         return ranked
 
