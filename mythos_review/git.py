@@ -11,7 +11,7 @@ from pathlib import Path
 
 import git
 
-from mythos_review.errors import UsageError
+from mythos_review.errors import RuntimeFailure, UsageError
 
 EMPTY_TREE_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 """The id git gives the empty tree; a diff against it lists every file as added."""
@@ -72,3 +72,45 @@ def state_dir(repo: git.Repo) -> Path:
         fallback = cache_home / "mythos-review" / slug
         fallback.mkdir(parents=True, exist_ok=True)
         return fallback
+
+
+def list_worktree_files(repo: git.Repo) -> list[str]:
+    """Tracked files plus untracked files that git does not ignore, as repository-relative paths.
+
+    Read-only (``git ls-files``); each path is listed once even when a merge left several stages.
+    """
+    output = repo.git.ls_files("--cached", "--others", "--exclude-standard", "-z")
+    return list(dict.fromkeys(path for path in output.split("\0") if path))
+
+
+def git_output(repo: git.Repo, *args: str) -> bytes:
+    """Raw stdout of a read-only git command: bytes, so that non-UTF-8 text survives.
+
+    Unicode paths come out as they are (``core.quotepath=false``), and ``GIT_OPTIONAL_LOCKS=0``
+    turns off opportunistic index refreshes. That is not enough for ``git diff``, which still
+    rewrites a stat-dirty index: run plumbing (``diff-index``, ``diff-files``, ``diff-tree``).
+    """
+    try:
+        return repo.git.execute(
+            ["git", "-c", "core.quotepath=false", *args],
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+            env={"GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except git.GitCommandError as error:
+        detail = str(error.stderr).strip().strip("'").strip() or f"exit status {error.status}"
+        raise RuntimeFailure(f"git {args[0]} failed in {repo.working_dir}: {detail}") from error
+
+
+def merge_base(repo: git.Repo, first: git.Commit, second: git.Commit) -> git.Commit | None:
+    """The best common ancestor of two commits; None when their histories never meet."""
+    bases = repo.merge_base(first, second)
+    return bases[0] if bases else None
+
+
+def read_blob(repo: git.Repo, hexsha: str, max_bytes: int) -> bytes | None:
+    """A blob's bytes, or None when it is larger than ``max_bytes`` (checked before reading)."""
+    binsha = bytes.fromhex(hexsha)
+    if int(repo.odb.info(binsha).size) > max_bytes:
+        return None
+    return bytes(repo.odb.stream(binsha).read())

@@ -123,6 +123,7 @@ UnitKind = Literal[
     "namespace",
     "field",
     "variable",
+    "type",
     "window",
     "file",
 ]

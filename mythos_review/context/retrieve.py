@@ -9,8 +9,9 @@ Every candidate carries a score and a reason in words. The ranking is deliberate
 * callees: 3 for a name used on a changed line, 2 for a call elsewhere in the unit, 1 for a
   mere mention; plus 0.5 for a definition in the same file;
 * tests: the index's score for tests that reference the unit directly (test cases first),
-  then tests that reference its direct callers (one hop, scaled by 0.5), then test cases in
-  the test file named after the unit's module (0.5).
+  then tests that reference its direct callers or its class (one hop, scaled by 0.5), then
+  test cases in the test file named after the unit's module (0); plus 1 for a test named
+  after the unit (``TakeTests``, ``test_take``) and 0.5 for one in the module's test file.
 
 Names with very many users (``get``, ``__init__``) are capped and ranked, never dumped.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from mythos_review.code.symbols import outline_file
@@ -198,8 +199,17 @@ def _rank_key(item: EvidenceItem) -> tuple[float, str, int]:
     return (-item.score, item.path, item.start_line)
 
 
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _squash(name: str) -> str:
+    """Lower case without underscores: ``TakeTests`` and ``test_take`` both contain ``take``."""
+    return name.lower().replace("_", "")
+
+
 def _module_stem(path: str) -> str:
-    return PurePosixPath(path).stem
+    return _squash(PurePosixPath(path).stem)
 
 
 class Retriever:
@@ -364,8 +374,17 @@ class Retriever:
         self, unit: ChangeUnit, names: list[str], callers: list[EvidenceItem]
     ) -> list[EvidenceItem]:
         best: dict[tuple[str, int], EvidenceItem] = {}
+        unit_name = _squash(unit.symbol.rsplit(".", 1)[-1])
+        stem = _module_stem(unit.path)
 
         def offer(item: EvidenceItem) -> None:
+            bonus, why = 0.0, ""
+            if len(unit_name) > 2 and unit_name in _squash(item.symbol):
+                bonus, why = 1.0, "; named after it"
+            if _module_stem(item.path) in (f"test{stem}", f"{stem}test"):
+                bonus, why = bonus + 0.5, why + f"; in the test file of `{stem}`"
+            if bonus:
+                item = replace(item, score=item.score + bonus, reason=item.reason + why)
             key = (item.path, item.start_line)
             if key not in best or best[key].score < item.score:
                 best[key] = item
@@ -374,33 +393,33 @@ class Retriever:
             for hit in self.index.tests_for(name, limit=LOOKUP_LIMIT):
                 if not self._is_self(unit, hit.chunk):
                     offer(self._use_item("test", name, hit, hit.score))
-        for caller in callers[: self.settings.max_callers]:
-            if caller.symbol == "<module>":
+        one_hop = [(c.symbol, "caller") for c in callers[: self.settings.max_callers]]
+        if names and "." in names[0] and _is_dunder(names[0].rsplit(".", 1)[-1]):
+            # ``bool(x)``, ``x == y``, ``len(x)`` call it without naming it: use its class
+            one_hop.append((names[0].rsplit(".", 1)[0], "class"))
+        for symbol, relation in one_hop:
+            if symbol == "<module>":
                 continue
-            for hit in self.index.tests_for(caller.symbol, limit=20):
+            for hit in self.index.tests_for(symbol, limit=LOOKUP_LIMIT):
                 offer(
                     self._use_item(
-                        "test",
-                        caller.symbol,
-                        hit,
-                        hit.score * 0.5,
-                        f"; exercises the caller `{caller.symbol}`",
+                        "test", symbol, hit, hit.score * 0.5, f"; exercises the {relation}"
                     )
                 )
-        stem = _module_stem(unit.path)
-        for chunk in self._convention_tests(stem):
-            item = EvidenceItem(
-                role="test",
-                path=chunk.path,
-                symbol=chunk.label,
-                start_line=chunk.start_line,
-                end_line=chunk.end_line,
-                score=0.5,
-                reason=f"test file for `{PurePosixPath(unit.path).name}`",
-                lines=_head(_chunk_lines(chunk), 2 * CALL_SITE_RADIUS + 1),
+        for chunk in self._convention_tests(PurePosixPath(unit.path).stem):
+            offer(
+                EvidenceItem(
+                    role="test",
+                    path=chunk.path,
+                    symbol=chunk.label,
+                    start_line=chunk.start_line,
+                    end_line=chunk.end_line,
+                    score=0.0,
+                    reason=f"test case in a test file for `{PurePosixPath(unit.path).name}`",
+                    lines=_head(_chunk_lines(chunk), 2 * CALL_SITE_RADIUS + 1),
+                )
             )
-            offer(item)
-        return sorted(best.values(), key=_rank_key)[: self.settings.max_tests * 2]
+        return sorted(best.values(), key=_rank_key)[: self.settings.max_tests * 3]
 
     def _convention_tests(self, stem: str) -> list[Chunk]:
         """Test cases in files named after the module (``test_x.py``, ``x_test.go``, ...)."""

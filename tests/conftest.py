@@ -1,0 +1,78 @@
+"""Shared fixtures: throwaway git repositories driven by the real git command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """A temporary repository with its own user config; helpers return what git printed."""
+
+    path: Path
+
+    def git(self, *args: str) -> str:
+        """Run git in the repository and return its stdout; a failure fails the test."""
+        return self.git_bytes(*args).decode("utf-8")
+
+    def git_bytes(self, *args: str) -> bytes:
+        result = subprocess.run(["git", *args], cwd=self.path, capture_output=True, check=False)
+        if result.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {result.stderr.decode()}")
+        return result.stdout
+
+    def write(self, relative: str, content: str | bytes) -> Path:
+        """Write a file (str as UTF-8, newlines untouched), creating its folders."""
+        file = self.path / relative
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return file
+
+    def stage(self, *paths: str) -> None:
+        """``git add`` the paths, or everything when none are given."""
+        self.git("add", "--all", "--", *(paths or (".",)))
+
+    def commit(self, message: str = "change", *, stage_all: bool = True) -> str:
+        """Commit (staging everything first unless told not to) and return the commit id."""
+        if stage_all:
+            self.stage()
+        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+
+GitRepoFactory = Callable[..., GitRepo]
+"""What the ``git_repo`` fixture is; tests import it under ``TYPE_CHECKING`` only."""
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepoFactory:
+    """A factory: ``git_repo()`` or ``git_repo("name")`` makes a fresh repository on ``main``.
+
+    Git runs hermetically: no global or system config, no GIT_DIR or GIT_INDEX_FILE inherited
+    from a hook that happens to run the tests.
+    """
+    for variable in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+    def make(name: str = "repo") -> GitRepo:
+        repo = GitRepo(tmp_path / name)
+        repo.path.mkdir(parents=True)
+        repo.git("init", "--quiet", "--initial-branch=main")
+        repo.git("config", "user.name", "Test User")
+        repo.git("config", "user.email", "test@example.com")
+        repo.git("config", "commit.gpgsign", "false")
+        repo.git("config", "core.autocrlf", "false")
+        return repo
+
+    return make
