@@ -91,8 +91,37 @@ def build_parser() -> argparse.ArgumentParser:
         )
         review.add_argument("--max-prompt-tokens", type=int, metavar="N")
         review.add_argument("--max-passes", type=int, metavar="N")
-        review.add_argument("--model", metavar="NAME")
-        review.add_argument("--fail-on", choices=FAIL_LEVELS)
+        review.add_argument(
+            "--model", metavar="NAME", help="embedded model name, model folder, GGUF file or hub id"
+        )
+        review.add_argument(
+            "--backend", choices=("auto", "llamacpp", "transformers", "openai"), default=None
+        )
+        review.add_argument("--base-url", metavar="URL", help="server of the openai backend")
+        review.add_argument("--max-new-tokens", type=int, metavar="N")
+        review.add_argument("--quantize", choices=("4bit", "8bit"), help="GPU only (bitsandbytes)")
+        review.add_argument(
+            "--max-rounds", type=int, metavar="N", help="extra rounds for NEED_MORE_CONTEXT"
+        )
+        review.add_argument(
+            "--no-verify",
+            dest="verify",
+            action="store_false",
+            default=None,
+            help="skip re-asking about each finding (then no finding can fail the run)",
+        )
+        review.add_argument(
+            "--no-cache",
+            dest="cache",
+            action="store_false",
+            default=None,
+            help="ignore cached answers",
+        )
+        review.add_argument(
+            "--fail-on",
+            choices=FAIL_LEVELS,
+            help="lowest verified severity that fails (default: high)",
+        )
         review.set_defaults(handler="review")
 
     index = commands.add_parser("index", help="build or update the repository index")

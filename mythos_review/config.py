@@ -35,7 +35,8 @@ class Settings:
     """Files larger than this are neither indexed nor parsed for units."""
     window_lines: int = 10
     """Lines of context around a change outside any definition (module-level or no grammar)."""
-    max_prompt_tokens: int = 8000
+    max_prompt_tokens: int | None = None
+    """None: chosen per device (see review/devices.py): small on CPUs, where prefill is slow."""
     max_new_tokens: int = 1024
     max_passes: int = 32
     section_shares: Mapping[str, float] = field(
@@ -51,7 +52,25 @@ class Settings:
     max_callers: int = 8
     max_tests: int = 6
     max_callees: int = 12
-    model: str = "qwen2.5-coder-1.5b"
+    model: str = "auto"
+    """A registered embedded model, a local directory, a hub id (GPU), or ``auto``: the
+    embedded CPU default, or ``gpu_model`` when CUDA is present."""
+    gpu_model: str = "google/gemma-3-4b-it"
+    """The instruction-tuned Gemma that ``auto`` picks on a GPU runner (a hub id or a folder)."""
+    backend: str = "auto"
+    """``auto`` (transformers on CUDA, llama.cpp on a CPU when installed, else transformers),
+    ``llamacpp``, ``transformers`` or ``openai``."""
+    base_url: str | None = None
+    """The server of the ``openai`` backend."""
+    api_key_env: str = "MYTHOS_API_KEY"
+    """The environment variable holding the ``openai`` backend's key (never a flag)."""
+    quantize: str | None = None
+    """``4bit`` or ``8bit`` through bitsandbytes, GPU only."""
+    max_rounds: int = 1
+    """Extra rounds when the model answers NEED_MORE_CONTEXT."""
+    verify: bool = True
+    """Re-ask the model about each finding; only confirmed findings can fail a commit."""
+    cache: bool = True
     fail_on: str = "high"
     template_dir: str | None = None
     """A folder whose templates override the shipped ones (same file names)."""
@@ -71,10 +90,12 @@ def _coerce(name: str, value: Any) -> Any:
         if not isinstance(value, dict):
             raise UsageError(f"setting {name!r} must be a table")
         return {**default, **{str(k): float(v) for k, v in value.items()}}
-    if isinstance(default, bool) or (default is not None and not isinstance(value, type(default))):
-        if isinstance(default, float) and isinstance(value, int):
-            return float(value)
-        raise UsageError(f"setting {name!r} must be a {type(default).__name__}, got {value!r}")
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    expected: tuple[type, ...] = (str, int) if default is None else (type(default),)
+    if not isinstance(value, expected) or (isinstance(value, bool) != isinstance(default, bool)):
+        kind = " or ".join(t.__name__ for t in expected)
+        raise UsageError(f"setting {name!r} must be a {kind}, got {value!r}")
     return value
 
 

@@ -5,24 +5,25 @@ Commands parse flags and print; this module only moves data from one stage to th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 from mythos_review.code.languages import language_for
 from mythos_review.code.units import units_for_changeset
 from mythos_review.config import Settings
-from mythos_review.context.budget import EstimateCounter, Packer, TokenCounter
+from mythos_review.context.budget import Packer, TokenCounter
 from mythos_review.context.passes import PassPlanner
-from mythos_review.context.retrieve import Retriever
+from mythos_review.context.retrieve import Retriever, more_context_items
 from mythos_review.diffs.sources import DiffRequest, load_changeset
-from mythos_review.errors import UsageError
 from mythos_review.index.search import Index
-from mythos_review.review.models import model_path, resolve_model
+from mythos_review.review.backends.select import ModelChoice
+from mythos_review.review.cache import AnswerCache
+from mythos_review.review.devices import detect
+from mythos_review.review.passes import LazyBackend, PassRunner
 from mythos_review.review.prompt import PromptRenderer
-from mythos_review.review.tokenizer import ChatTokenizer
-from mythos_review.types import ReviewResult
+from mythos_review.types import EvidenceItem, ReviewPass, ReviewResult
 
 Progress = Callable[[int, int], None]
 
@@ -44,14 +45,37 @@ def collect_units(
     return ReviewResult(changeset=changeset, units=tuple(units), notes=notes)
 
 
-def token_counter(settings: Settings) -> tuple[TokenCounter, str | None]:
-    """The configured model's own tokenizer; the estimate (and a note why) when its package
-    is not installed, so a dry run still works on a machine without the model."""
-    spec = resolve_model(settings.model)
-    try:
-        return ChatTokenizer.from_gguf(model_path(spec)), None
-    except UsageError as missing:
-        return EstimateCounter(), f"token counts are estimates: {missing}"
+def prompt_budget(settings: Settings) -> int:
+    """``--max-prompt-tokens``, or the measured default of this kind of device."""
+    return settings.max_prompt_tokens or detect().default_prompt_tokens
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Passes and what is needed to re-pack them (for NEED_MORE_CONTEXT rounds)."""
+
+    result: ReviewResult
+    packer: Packer
+    languages: dict[str, str]
+
+
+def _plan(
+    result: ReviewResult, index: Index, settings: Settings, counter: TokenCounter
+) -> Planned:
+    files = {change.path: change for change in result.changeset.files}
+    retriever = Retriever(index, settings)
+    evidence = [retriever.retrieve(unit, files[unit.path]) for unit in result.units]
+    paths = {item.path for e in evidence for item in (*e.required, *e.candidates)}
+    languages = {path: language_for(path) or "" for path in paths}
+    packer = Packer(
+        PromptRenderer(settings.template_dir),
+        counter,
+        prompt_budget(settings),
+        settings.section_shares,
+    )
+    plan = PassPlanner(packer, settings.max_passes, languages).plan(evidence)
+    planned = replace(result, passes=plan.passes, notes=(*result.notes, *plan.notes))
+    return Planned(planned, packer, languages)
 
 
 def plan_passes(
@@ -64,18 +88,63 @@ def plan_passes(
     """Units -> evidence (from the freshly updated index) -> packed review passes."""
     if not result.units:
         return result
-    files = {change.path: change for change in result.changeset.files}
     with Index.open(repo_root, settings) as index:
         index.update(progress=progress)
-        retriever = Retriever(index, settings)
-        evidence = [retriever.retrieve(unit, files[unit.path]) for unit in result.units]
-    paths = {item.path for e in evidence for item in (*e.required, *e.candidates)}
-    languages = {path: language_for(path) or "" for path in paths}
-    packer = Packer(
-        PromptRenderer(settings.template_dir),
-        counter,
-        settings.max_prompt_tokens,
-        settings.section_shares,
+        return _plan(result, index, settings, counter).result
+
+
+def _changed_spans(result: ReviewResult) -> dict[str, list[tuple[int, int]]]:
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for unit in result.units:
+        spans.setdefault(unit.path, []).append((unit.start_line, unit.end_line))
+    return spans
+
+
+def review(
+    result: ReviewResult,
+    repo_root: Path,
+    settings: Settings,
+    choice: ModelChoice,
+    state_dir: Path,
+    index_progress: Progress | None = None,
+    pass_progress: Progress | None = None,
+) -> ReviewResult:
+    """The whole review: plan passes, ask the model (or the cache), ground and verify."""
+    if not result.units:
+        return replace(result, model=choice.identity)
+    with Index.open(repo_root, settings) as index:
+        index.update(progress=index_progress)
+        planned = _plan(result, index, settings, choice.counter())
+
+        def more_context(names: Sequence[str], review_pass: ReviewPass) -> list[EvidenceItem]:
+            return more_context_items(index, names, review_pass)
+
+        def name_exists(name: str) -> bool:
+            return bool(index.definitions(name, limit=1))
+
+        backend = LazyBackend(choice.open_backend)
+        runner = PassRunner(
+            backend,
+            AnswerCache(state_dir / "answers" if settings.cache else None),
+            choice.identity,
+            choice.decoding(settings),
+            planned.packer,
+            planned.languages,
+            more_context,
+            name_exists,
+            _changed_spans(result),
+            max_rounds=settings.max_rounds,
+            verify=settings.verify,
+        )
+        try:
+            report = runner.run(planned.result.passes, pass_progress)
+        finally:
+            backend.close()
+    return replace(
+        planned.result,
+        passes=tuple(report.passes),
+        findings=tuple(report.findings),
+        dropped=tuple(report.dropped),
+        outcomes=tuple(report.outcomes),
+        model=choice.identity,
     )
-    plan = PassPlanner(packer, settings.max_passes, languages).plan(evidence)
-    return replace(result, passes=plan.passes, notes=(*result.notes, *plan.notes))

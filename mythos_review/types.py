@@ -250,6 +250,62 @@ class ReviewPass:
     """Which counter measured ``prompt_tokens``: the model's tokenizer, or the estimate."""
 
 
+Severity = Literal["high", "medium", "low", "info"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A defect the model reported that survived grounding: it points at lines it was shown."""
+
+    path: str
+    start_line: int
+    end_line: int
+    severity: Severity
+    category: str
+    title: str
+    message: str
+    evidence: str
+    """The code the finding is about, as the model quoted it (checked against the prompt)."""
+    fix: str | None
+    symbol: str
+    """The unit (or shown definition) the finding's lines belong to."""
+    fingerprint: str
+    """Content-based, never line-based: stable across unrelated edits, for dedupe,
+    baselines and SARIF ``partialFingerprints``."""
+    pass_number: int
+    verified: bool = False
+    """Confirmed by a second, narrower question to the model; only verified findings can fail
+    a commit (``--fail-on``); the rest are reported as unverified."""
+    verification: str = ""
+    """What the verification said, or why it did not run."""
+
+
+@dataclass(frozen=True)
+class DroppedFinding:
+    """A finding the model made that was not reported, and why (``--explain``, JSON)."""
+
+    pass_number: int
+    reason: str
+    raw: dict[str, object]
+    """The finding as the model wrote it."""
+
+
+@dataclass(frozen=True)
+class PassOutcome:
+    """What running one pass through the model cost and produced."""
+
+    pass_number: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cached: bool
+    rounds: int
+    """1, plus one for each NEED_MORE_CONTEXT round."""
+    status: str
+    """``ok``, ``failed`` (unparsable answer) or ``truncated`` (hit max_new_tokens)."""
+    raw_answer: str
+
+
 @dataclass(frozen=True)
 class ReviewResult:
     """What one ``mythos review`` produced; every output format renders this one object."""
@@ -258,4 +314,9 @@ class ReviewResult:
     units: tuple[ChangeUnit, ...]
     passes: tuple[ReviewPass, ...] = ()
     notes: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    dropped: tuple[DroppedFinding, ...] = ()
+    outcomes: tuple[PassOutcome, ...] = ()
+    model: dict[str, str] | None = None
+    """name, backend and revision of the model that reviewed; None for a dry run."""
     """Things the user should know that are not findings: skipped files, capped work."""

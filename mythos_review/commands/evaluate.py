@@ -23,8 +23,12 @@ from mythos_review.evaluation import (
     mean,
     recall,
 )
-from mythos_review.pipeline import collect_units, plan_passes, token_counter
+from mythos_review.pipeline import collect_units, plan_passes
+from mythos_review.review.backends.select import choose_model
 from mythos_review.types import ReviewResult
+
+RETRIEVAL_BUDGET = 8000
+"""The prompt budget retrieval is measured at unless --max-prompt-tokens says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -178,20 +182,18 @@ def score_retrieval(
 
 
 def _run_retrieval(cases: list[EvalCase], corpus: Path, as_json: bool, settings: Settings) -> int:
-    counter, note = token_counter(settings)
-    if note:
-        print(f"note: {note}", file=sys.stderr)
+    counter = choose_model(settings).counter()
     scores = [score_retrieval(case, corpus, settings, counter) for case in cases]
     categories = ("units", "callers", "tests")
     totals = {key: mean([s.recalls[key] for s in scores]) for key in categories}
     baseline = {key: mean([s.baseline_recalls[key] for s in scores]) for key in categories}
-    tokens = sorted(s.prompt_tokens for s in scores)
-    baseline_tokens = sorted(s.baseline_tokens for s in scores)
-    summary = {
+    ours = _distribution(sorted(s.prompt_tokens for s in scores))
+    theirs = _distribution(sorted(s.baseline_tokens for s in scores))
+    summary: dict[str, Any] = {
         "recall": totals,
         "baseline_recall": baseline,
-        "prompt_tokens": _distribution(tokens),
-        "baseline_tokens": _distribution(baseline_tokens),
+        "prompt_tokens": ours,
+        "baseline_tokens": theirs,
         "token_counter": counter.name,
         "budget": settings.max_prompt_tokens,
     }
@@ -215,14 +217,13 @@ def _run_retrieval(cases: list[EvalCase], corpus: Path, as_json: bool, settings:
     print(
         f"total: {len(scores)} cases; recall units {_percent(totals['units'])}, callers "
         f"{_percent(totals['callers'])}, tests {_percent(totals['tests'])}; prompt tokens "
-        f"median {summary['prompt_tokens']['median']}, max {summary['prompt_tokens']['max']}"
+        f"median {ours['median']}, max {ours['max']}"
         f" (budget {settings.max_prompt_tokens}, {counter.name})"
     )
     print(
         f"baseline (whole changed files + their test files): recall units "
         f"{_percent(baseline['units'])}, callers {_percent(baseline['callers'])}, tests "
-        f"{_percent(baseline['tests'])}; tokens median {summary['baseline_tokens']['median']},"
-        f" max {summary['baseline_tokens']['max']}"
+        f"{_percent(baseline['tests'])}; tokens median {theirs['median']}, max {theirs['max']}"
     )
     return EXIT_OK
 
@@ -242,7 +243,5 @@ def run(args: argparse.Namespace) -> int:
     corpus = Path(args.corpus) if args.corpus else default_corpus_dir()
     if args.eval_kind == "units":
         return _run_units(cases, corpus, args.json)
-    settings = Settings()
-    if args.max_prompt_tokens is not None:
-        settings = replace(settings, max_prompt_tokens=args.max_prompt_tokens)
+    settings = replace(Settings(), max_prompt_tokens=args.max_prompt_tokens or RETRIEVAL_BUDGET)
     return _run_retrieval(cases, corpus, args.json, settings)

@@ -1,4 +1,4 @@
-"""``mythos review``: a diff in, its reviewable units (and later findings) out."""
+"""``mythos review``: a diff in; its units, the prompts and (without --dry-run) findings out."""
 
 from __future__ import annotations
 
@@ -6,42 +6,76 @@ import argparse
 import os
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from mythos_review import git
-from mythos_review.config import load_settings
+from mythos_review.config import Settings, load_settings
 from mythos_review.diffs.sources import request_from_args
-from mythos_review.errors import EXIT_OK, UsageError
-from mythos_review.pipeline import collect_units, plan_passes, token_counter
+from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
+from mythos_review.pipeline import collect_units, plan_passes, review
 from mythos_review.progress import progress_bar
 from mythos_review.report import explain, pair_formats, write_reports
+from mythos_review.review.backends.select import choose_model
+from mythos_review.review.schema import SEVERITIES
+from mythos_review.types import Finding, ReviewResult
 
 
-def run(args: argparse.Namespace) -> int:
-    pairs = pair_formats(args.format, args.output)
-    repo = git.open_repo(args.repo)
-    settings = load_settings(
-        git.work_tree(repo),
+def blocking_findings(result: ReviewResult, fail_on: str) -> list[Finding]:
+    """Verified findings at or above ``fail_on``; unverified ones are shown but never block,
+    since a small model labels almost everything high, even correct fixes."""
+    if fail_on == "never":
+        return []
+    threshold = SEVERITIES.index(fail_on)
+    return [f for f in result.findings if f.verified and SEVERITIES.index(f.severity) <= threshold]
+
+
+def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
+    return load_settings(
+        repo_root,
         args.config,
         {
             "index_path": args.index_path,
             "max_prompt_tokens": args.max_prompt_tokens,
             "max_passes": args.max_passes,
+            "max_new_tokens": args.max_new_tokens,
             "model": args.model,
+            "backend": args.backend,
+            "base_url": args.base_url,
+            "quantize": args.quantize,
+            "max_rounds": args.max_rounds,
+            "verify": args.verify,
+            "cache": args.cache,
             "fail_on": args.fail_on,
         },
     )
-    if not args.dry_run:
-        raise UsageError(
-            "this version has no model backend yet; run with --dry-run to see the units"
-        )
+
+
+def run(args: argparse.Namespace) -> int:
+    pairs = pair_formats(args.format, args.output)
+    repo = git.open_repo(args.repo)
+    root = git.work_tree(repo)
+    settings = _settings(args, root)
     request = request_from_args(args, os.environ)
     result = collect_units(args.repo, request, settings, stdin=sys.stdin.buffer)
-    counter, counter_note = token_counter(settings)
-    if counter_note:
-        result = replace(result, notes=(*result.notes, counter_note))
-    with progress_bar("indexing") as progress:
-        result = plan_passes(result, git.work_tree(repo), settings, counter, progress)
+    choice = choose_model(settings)
+    result = replace(result, notes=(*result.notes, *choice.notes))
+    if args.dry_run:
+        with progress_bar("indexing") as progress:
+            result = plan_passes(result, root, settings, choice.counter(), progress)
+    else:
+        with progress_bar("indexing") as index_progress, progress_bar("reviewing") as passes:
+            result = review(
+                result, root, settings, choice, git.state_dir(repo), index_progress, passes
+            )
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
     write_reports(result, pairs)
+    blocking = blocking_findings(result, settings.fail_on)
+    if blocking:
+        print(
+            f"mythos: {len(blocking)} verified finding(s) at or above {settings.fail_on}: "
+            + "; ".join(f"{f.path}:{f.start_line} {f.title}" for f in blocking),
+            file=sys.stderr,
+        )
+        return EXIT_FINDINGS
     return EXIT_OK

@@ -33,6 +33,7 @@ from mythos_review.types import (
     FileChange,
     FileOutline,
     Hunk,
+    ReviewPass,
 )
 
 CALL_SITE_RADIUS = 6
@@ -426,3 +427,53 @@ class Retriever:
         hits = self.index.search_text(stem, path_glob=f"*test*{stem}*", limit=10)
         chunks = [hit.chunk for hit in hits if hit.chunk.is_test_case]
         return chunks[:3]
+
+
+MORE_CONTEXT_NAMES = 5
+"""At most this many of the names a model asks for are looked up in one round."""
+
+
+def more_context_items(
+    index: Index, names: Iterable[str], review_pass: ReviewPass
+) -> list[EvidenceItem]:
+    """Evidence for what a model asked for (NEED_MORE_CONTEXT): definitions by name, or the
+    outline of a file by path. Only the index is read; a path is never opened directly."""
+    shown = {(item.path, item.start_line) for item in review_pass.items}
+    reason = "asked for by the model"
+    items: list[EvidenceItem] = []
+    for name in list(dict.fromkeys(names))[:MORE_CONTEXT_NAMES]:
+        chunks = (
+            index.chunks_in_file(name) if "/" in name or "." in PurePosixPath(name).suffix else []
+        )
+        if chunks:
+            outline = tuple((c.start_line, c.signature) for c in chunks if c.signature)
+            items.append(
+                EvidenceItem(
+                    role="callee",
+                    path=name,
+                    symbol="<outline>",
+                    start_line=chunks[0].start_line,
+                    end_line=chunks[-1].end_line,
+                    score=20.0,
+                    reason=f"{reason}: the definitions in this file",
+                    lines=outline,
+                )
+            )
+            continue
+        for definition in index.definitions(name, limit=3):
+            if (definition.path, definition.start_line) in shown:
+                continue
+            header = definition.signature.count("\n") + 1
+            items.append(
+                EvidenceItem(
+                    role="callee",
+                    path=definition.path,
+                    symbol=definition.label,
+                    start_line=definition.start_line,
+                    end_line=definition.end_line,
+                    score=20.0,
+                    reason=f"{reason}: `{name}`",
+                    lines=_head(_chunk_lines(definition), header + 2 * CALLEE_BODY_LINES),
+                )
+            )
+    return items

@@ -47,7 +47,27 @@ def render(result: ReviewResult, show_prompt: bool = False) -> str:
     for unit in result.units:
         lines.append(f"  {describe_unit(unit)}")
         lines.append(f"    mapped: {unit.mapping}")
+    outcomes = {outcome.pass_number: outcome for outcome in result.outcomes}
     for review_pass in result.passes:
         lines.extend(render_pass(review_pass, show_prompt))
-    lines.extend(f"note: {note}" for note in result.notes)
+        outcome = outcomes.get(review_pass.number)
+        if outcome is not None:
+            lines.append(
+                f"  model: {outcome.status}, {outcome.prompt_tokens} prompt + "
+                f"{outcome.completion_tokens} completion tokens, {outcome.seconds} s"
+                f"{' (cached)' if outcome.cached else ''}, {outcome.rounds} round(s)"
+            )
+            if show_prompt:
+                lines.append("  ---- answer ----")
+                lines.append(outcome.raw_answer)
+    for finding in result.findings:
+        lines.append(
+            f"finding {finding.path}:{finding.start_line}-{finding.end_line} {finding.title}: "
+            f"{'verified' if finding.verified else 'unverified'} ({finding.verification or '-'})"
+        )
+    for dropped in result.dropped:
+        lines.append(
+            f"dropped (pass {dropped.pass_number}): {dropped.reason}: "
+            f"{dropped.raw.get('title', '')!s}"
+        )
     return "\n".join(lines) + "\n"

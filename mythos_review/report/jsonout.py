@@ -7,7 +7,14 @@ import json
 from typing import Any
 
 from mythos_review import __version__
-from mythos_review.types import ChangeUnit, EvidenceItem, ReviewPass, ReviewResult
+from mythos_review.types import (
+    ChangeUnit,
+    EvidenceItem,
+    Finding,
+    PassOutcome,
+    ReviewPass,
+    ReviewResult,
+)
 
 
 def unit_to_dict(unit: ChangeUnit) -> dict[str, Any]:
@@ -36,7 +43,18 @@ def item_to_dict(item: EvidenceItem) -> dict[str, Any]:
     }
 
 
-def pass_to_dict(review_pass: ReviewPass) -> dict[str, Any]:
+def pass_to_dict(review_pass: ReviewPass, outcome: PassOutcome | None) -> dict[str, Any]:
+    ran = (
+        {
+            "completion_tokens": outcome.completion_tokens,
+            "seconds": outcome.seconds,
+            "cached": outcome.cached,
+            "rounds": outcome.rounds,
+            "status": outcome.status,
+        }
+        if outcome is not None
+        else {}
+    )
     return {
         "number": review_pass.number,
         "units": [
@@ -50,10 +68,56 @@ def pass_to_dict(review_pass: ReviewPass) -> dict[str, Any]:
         "omitted": [
             {**item_to_dict(omitted.item), "why": omitted.why} for omitted in review_pass.omitted
         ],
+        **ran,
+    }
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "path": finding.path,
+        "start_line": finding.start_line,
+        "end_line": finding.end_line,
+        "severity": finding.severity,
+        "category": finding.category,
+        "title": finding.title,
+        "message": finding.message,
+        "evidence": finding.evidence,
+        "fix": finding.fix,
+        "symbol": finding.symbol,
+        "fingerprint": finding.fingerprint,
+        "pass": finding.pass_number,
+        "verified": finding.verified,
+        "verification": finding.verification,
+    }
+
+
+def _outcomes_by_pass(outcomes: tuple[PassOutcome, ...]) -> dict[int, PassOutcome]:
+    return {outcome.pass_number: outcome for outcome in outcomes}
+
+
+def stats(result: ReviewResult) -> dict[str, Any]:
+    """Totals a CI log or a dashboard wants without walking the lists."""
+    by_severity = {s: 0 for s in ("high", "medium", "low", "info")}
+    for finding in result.findings:
+        by_severity[finding.severity] += 1
+    return {
+        "files": len(result.changeset.files),
+        "units": len(result.units),
+        "passes": len(result.passes),
+        "findings": len(result.findings),
+        "verified_findings": sum(1 for f in result.findings if f.verified),
+        "dropped": len(result.dropped),
+        "by_severity": by_severity,
+        "prompt_tokens": sum(o.prompt_tokens for o in result.outcomes),
+        "completion_tokens": sum(o.completion_tokens for o in result.outcomes),
+        "seconds": round(sum(o.seconds for o in result.outcomes), 2),
+        "cached_passes": sum(1 for o in result.outcomes if o.cached),
+        "failed_passes": sum(1 for o in result.outcomes if o.status != "ok"),
     }
 
 
 def render(result: ReviewResult) -> str:
+    outcomes = _outcomes_by_pass(result.outcomes)
     document: dict[str, Any] = {
         "version": __version__,
         "source": result.changeset.source,
@@ -70,7 +134,16 @@ def render(result: ReviewResult) -> str:
             for change in result.changeset.files
         ],
         "units": [unit_to_dict(unit) for unit in result.units],
-        "passes": [pass_to_dict(review_pass) for review_pass in result.passes],
+        "passes": [
+            pass_to_dict(review_pass, outcomes.get(review_pass.number))
+            for review_pass in result.passes
+        ],
+        "findings": [finding_to_dict(finding) for finding in result.findings],
+        "dropped": [
+            {"pass": d.pass_number, "reason": d.reason, "finding": d.raw} for d in result.dropped
+        ],
+        "model": result.model,
+        "stats": stats(result),
         "notes": list(result.notes),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import jinja2
 
-from mythos_review.review.schema import FINDINGS_SCHEMA
-from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole
+from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
+from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, Finding, ReviewPass
 
 TEMPLATE_VERSION = "1"
 """Bump when a template changes meaning: cached results are keyed by it."""
@@ -101,6 +101,10 @@ def block_text(item: EvidenceItem, language: str = "") -> str:
     return f"{block.heading}\n{block.fence}{block.language}\n{block.body}\n{block.fence}"
 
 
+def _compact_json(value: object) -> str:
+    return json.dumps(value, indent=None, separators=(",", ":"))
+
+
 class PromptRenderer:
     """Renders passes with the shipped templates, or a user's folder that overrides them."""
 
@@ -115,8 +119,12 @@ class PromptRenderer:
             keep_trailing_newline=False,
             trim_blocks=False,
         )
-        schema = json.dumps(FINDINGS_SCHEMA, indent=None, separators=(",", ":"))
-        self.system_prompt = self._environment.get_template("system.j2").render(schema=schema)
+        self.system_prompt = self._environment.get_template("system.j2").render(
+            schema=_compact_json(FINDINGS_SCHEMA)
+        )
+        self.verification_system_prompt = self._environment.get_template("verify_system.j2").render(
+            schema=_compact_json(VERIFY_SCHEMA)
+        )
 
     def render_user(
         self,
@@ -146,3 +154,24 @@ class PromptRenderer:
             for unit in units
         ]
         return self._environment.get_template("user.j2").render(units=safe_units, sections=sections)
+
+    def render_verification(self, review_pass: ReviewPass, finding: Finding) -> str:
+        """The user turn of a verification question: the code the finding is about (its hunk
+        and the unit or definition holding its lines) and the claim, nothing else."""
+        relevant = [
+            item
+            for item in review_pass.items
+            if item.path == finding.path
+            and item.role != "map"
+            and item.start_line <= finding.end_line
+            and finding.start_line <= item.end_line
+        ]
+        blocks = [render_block(item, "") for item in relevant]
+        safe = {
+            "path": neutralize(finding.path),
+            "start_line": finding.start_line,
+            "end_line": finding.end_line,
+            "title": neutralize(finding.title),
+            "message": neutralize(finding.message),
+        }
+        return self._environment.get_template("verify_user.j2").render(blocks=blocks, finding=safe)

@@ -45,3 +45,13 @@ FINDINGS_SCHEMA: dict[str, Any] = {
     },
     "required": ["findings"],
 }
+
+VERIFY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "verdict": {"type": "string", "enum": ["yes", "no"]},
+        "reason": {"type": "string"},
+    },
+    "required": ["verdict", "reason"],
+}
+"""The answer to a verification question about one finding."""

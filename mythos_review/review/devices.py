@@ -1,0 +1,66 @@
+"""What this machine can run, found without importing torch (a dry run must stay light).
+
+CUDA is detected from the NVIDIA driver's files; CPU features from /proc/cpuinfo. Machines
+here differ from session to session (Intel with AMX and fast bf16, AMD with AVX2 only, where
+bf16 runs about 8x slower than float32), so nothing is assumed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CPU_PROMPT_TOKENS = 2048
+"""Default prompt budget on a CPU: prefill of the 1.5B model runs at tens of tokens per
+second there, so a pass stays near 20 s only with a small prompt (docs/PERFORMANCE.md)."""
+
+GPU_PROMPT_TOKENS = 8000
+"""Default prompt budget on a GPU, where prefill is cheap and more evidence pays."""
+
+
+@dataclass(frozen=True)
+class Device:
+    cuda: bool
+    cpu_model: str
+    cpu_flags: frozenset[str]
+    cores: int
+
+    @property
+    def native_bf16(self) -> bool:
+        """bf16 matmuls in hardware (AMX or AVX-512 BF16); without them bf16 is slow."""
+        return bool({"amx_bf16", "avx512_bf16"} & self.cpu_flags)
+
+    @property
+    def default_prompt_tokens(self) -> int:
+        return GPU_PROMPT_TOKENS if self.cuda else CPU_PROMPT_TOKENS
+
+
+def _cuda_present() -> bool:
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def _cpuinfo() -> tuple[str, frozenset[str]]:
+    model, flags = "unknown CPU", frozenset[str]()
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return model, flags
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and model == "unknown CPU":
+            model = value.strip()
+        elif key.strip() == "flags" and not flags:
+            flags = frozenset(value.split())
+    return model, flags
+
+
+@cache
+def detect() -> Device:
+    model, flags = _cpuinfo()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return Device(cuda=_cuda_present(), cpu_model=model, cpu_flags=flags, cores=cores or 1)

@@ -1,0 +1,247 @@
+"""Run review passes through a model: ask, ask for more when told, ground, verify, dedupe.
+
+Each pass is asked once (or answered from the cache). When the answer names symbols or files
+it needs (``need_more_context``), they are retrieved from the index and the pass is asked again
+within the same budget, up to ``max_rounds`` extra rounds. Grounded findings are then verified
+one by one with a narrower yes/no question; only a confirmed finding is ``verified`` and may
+block a commit. A pass whose answer cannot be parsed is recorded as failed; the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mythos_review.context.budget import Packer, PackRequest
+from mythos_review.review.backends.base import Backend, DecodingSettings
+from mythos_review.review.cache import AnswerCache, CachedAnswer, cache_key
+from mythos_review.review.findings import (
+    AnswerError,
+    GroundingContext,
+    dedupe,
+    ground_all,
+    parse_answer,
+    parse_verdict,
+    with_verification,
+)
+from mythos_review.review.prompt import TEMPLATE_VERSION
+from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
+from mythos_review.types import DroppedFinding, EvidenceItem, Finding, PassOutcome, ReviewPass
+
+Progress = Callable[[int, int], None]
+MoreContext = Callable[[Sequence[str], ReviewPass], list[EvidenceItem]]
+"""Retrieves what the model asked for, as evidence items (the index does the work)."""
+
+
+class LazyBackend:
+    """Loads the model on the first question that the cache cannot answer, never before:
+    a fully cached run never imports torch, transformers or llama_cpp."""
+
+    def __init__(self, factory: Callable[[], Backend]) -> None:
+        self._factory = factory
+        self._backend: Backend | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._backend is not None
+
+    def get(self) -> Backend:
+        if self._backend is None:
+            self._backend = self._factory()
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+
+@dataclass
+class RunReport:
+    findings: list[Finding] = field(default_factory=list)
+    dropped: list[DroppedFinding] = field(default_factory=list)
+    outcomes: list[PassOutcome] = field(default_factory=list)
+    passes: list[ReviewPass] = field(default_factory=list)
+    """The passes as finally asked (after any NEED_MORE_CONTEXT round)."""
+
+
+class PassRunner:
+    """Asks the model about passes and turns the answers into grounded findings."""
+
+    def __init__(
+        self,
+        backend: LazyBackend,
+        cache: AnswerCache,
+        identity: Mapping[str, str],
+        decoding: DecodingSettings,
+        packer: Packer,
+        languages: Mapping[str, str],
+        more_context: MoreContext,
+        name_exists: Callable[[str], bool],
+        changed_spans: Mapping[str, Sequence[tuple[int, int]]],
+        *,
+        max_rounds: int = 1,
+        verify: bool = True,
+    ) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.identity = dict(identity)
+        self.decoding = decoding
+        self.packer = packer
+        self.languages = languages
+        self.more_context = more_context
+        self.name_exists = name_exists
+        self.changed_spans = changed_spans
+        self.max_rounds = max_rounds
+        self.verify = verify
+
+    def ask(
+        self, system: str, user: str, schema: Mapping[str, Any], max_new_tokens: int
+    ) -> tuple[CachedAnswer, bool]:
+        """The model's answer to one chat, from the cache when it was asked before."""
+        decoding = DecodingSettings(
+            max_new_tokens=max_new_tokens,
+            temperature=self.decoding.temperature,
+            seed=self.decoding.seed,
+        )
+        key = cache_key(
+            {
+                **self.identity,
+                "template": TEMPLATE_VERSION,
+                "decoding": decoding.__dict__,
+                "schema": schema,
+                "system": system,
+                "user": user,
+            }
+        )
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached, True
+        chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        generation = self.backend.get().generate([chat], decoding, schema)[0]
+        answer = CachedAnswer(
+            text=generation.text,
+            prompt_tokens=generation.prompt_tokens,
+            completion_tokens=generation.completion_tokens,
+            seconds=generation.seconds,
+            finish_reason=generation.finish_reason,
+        )
+        if generation.finish_reason != "error":
+            self.cache.put(key, answer)
+        return answer, False
+
+    def _repack(self, review_pass: ReviewPass, extra: list[EvidenceItem]) -> ReviewPass:
+        """The pass again, with what the model asked for ranked above other context."""
+        required = tuple(item for item in review_pass.items if item.role in ("unit", "hunk"))
+        others = [item for item in review_pass.items if item.role not in ("unit", "hunk")]
+        others += [omitted.item for omitted in review_pass.omitted]
+        request = PackRequest(
+            number=review_pass.number,
+            units=review_pass.units,
+            required=required,
+            candidates=(*extra, *others),
+            languages=self.languages,
+        )
+        return self.packer.pack(request)
+
+    def run_pass(self, review_pass: ReviewPass, report: RunReport) -> None:
+        started = time.monotonic()
+        prompt_tokens = completion_tokens = 0
+        all_cached = True
+        rounds = 0
+        current = review_pass
+        while True:
+            rounds += 1
+            answer, cached = self.ask(
+                current.system_prompt,
+                current.user_prompt,
+                FINDINGS_SCHEMA,
+                self.decoding.max_new_tokens,
+            )
+            all_cached &= cached
+            prompt_tokens += answer.prompt_tokens
+            completion_tokens += answer.completion_tokens
+            try:
+                parsed = parse_answer(answer.text)
+            except AnswerError as error:
+                status = "truncated" if answer.finish_reason == "length" else "failed"
+                report.outcomes.append(
+                    PassOutcome(
+                        current.number,
+                        prompt_tokens,
+                        completion_tokens,
+                        round(time.monotonic() - started, 2),
+                        all_cached,
+                        rounds,
+                        f"{status}: {error}",
+                        answer.text,
+                    )
+                )
+                report.passes.append(current)
+                return
+            if parsed.need_more_context and rounds <= self.max_rounds:
+                extra = self.more_context(parsed.need_more_context, current)
+                if extra:
+                    current = self._repack(current, extra)
+                    continue
+            break
+        context = GroundingContext(current, self.changed_spans, self.name_exists)
+        kept, dropped = ground_all(parsed.findings, context)
+        report.dropped.extend(dropped)
+        for finding in kept:
+            report.findings.append(self._verified(finding, current) if self.verify else finding)
+        report.outcomes.append(
+            PassOutcome(
+                current.number,
+                prompt_tokens,
+                completion_tokens,
+                round(time.monotonic() - started, 2),
+                all_cached,
+                rounds,
+                "ok",
+                answer.text,
+            )
+        )
+        report.passes.append(current)
+
+    def _verified(self, finding: Finding, review_pass: ReviewPass) -> Finding:
+        """Ask a narrower question about one finding: is this claim about this code true?"""
+        renderer = self.packer.renderer
+        user = renderer.render_verification(review_pass, finding)
+        answer, _ = self.ask(renderer.verification_system_prompt, user, VERIFY_SCHEMA, 160)
+        try:
+            verdict = parse_verdict(answer.text)
+        except AnswerError as error:
+            return with_verification(finding, False, f"verification unreadable: {error}")
+        if verdict[0]:
+            return with_verification(finding, True, f"confirmed: {verdict[1]}")
+        return with_verification(finding, False, f"rejected: {verdict[1]}")
+
+    def run(self, passes: Sequence[ReviewPass], progress: Progress | None = None) -> RunReport:
+        report = RunReport()
+        for done, review_pass in enumerate(passes):
+            if progress is not None:
+                progress(done, len(passes))
+            self.run_pass(review_pass, report)
+        if progress is not None:
+            progress(len(passes), len(passes))
+        rejected = [f for f in report.findings if f.verification.startswith("rejected")]
+        report.findings = [f for f in report.findings if f not in rejected]
+        report.dropped.extend(
+            DroppedFinding(f.pass_number, f"verification {f.verification}", _summary(f))
+            for f in rejected
+        )
+        report.findings, duplicates = dedupe(report.findings)
+        report.dropped.extend(duplicates)
+        return report
+
+
+def _summary(finding: Finding) -> dict[str, object]:
+    return {
+        "path": finding.path,
+        "start_line": finding.start_line,
+        "end_line": finding.end_line,
+        "title": finding.title,
+        "severity": finding.severity,
+    }
