@@ -1,0 +1,238 @@
+"""Benchmark of the repository index on the Python standard library (``make bench-index``).
+
+Copies the interpreter's stdlib (without site-packages) into a temporary git repository and
+measures, side by side in one run:
+
+* a cold ``mythos index`` against ``ctags -R --languages=Python`` (wall time and peak RSS);
+* an incremental ``mythos index`` after changing one file, and after only touching one;
+* in-process p50/p95 latency of ``Index.callers`` and ``Index.search_text``;
+* ``rg -w NAME`` over the same tree as the reference for a text scan.
+
+Prints a Markdown report for docs/PERFORMANCE.md. ``--profile`` adds a cProfile of a cold
+build run in-process and sequentially, to show what dominates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import platform
+import pstats
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+from mythos_review.index import store
+from mythos_review.index.search import Index
+
+MYTHOS = [sys.executable, "-m", "mythos_review"]
+GOAL_COLD_VS_CTAGS = 4.0
+GOAL_INCREMENTAL_S = 0.3
+GOAL_P50_MS = 10.0
+
+
+def run_measured(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB, the largest process of the command's tree)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        error = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"{' '.join(command)} failed: {error}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def make_corpus(target: Path) -> tuple[int, int, int]:
+    """The stdlib copied into a committed git repository; returns files, lines, bytes."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    shutil.copytree(
+        stdlib,
+        target,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("site-packages", "__pycache__", "*.pyc"),
+    )
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    for args in (
+        ["init", "--quiet"],
+        ["add", "--all"],
+        ["-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *args], cwd=target, check=True, env=env)
+    python = [p for p in target.rglob("*.py") if p.is_file() and not p.is_symlink()]
+    lines = sum(p.read_bytes().count(b"\n") for p in python)
+    return len(python), lines, sum(p.stat().st_size for p in python)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
+
+
+def latencies(corpus: Path, count: int) -> dict[str, tuple[float, float]]:
+    """p50/p95 in milliseconds of in-process lookups on names and words from the corpus."""
+    rng = random.Random(7)
+    with Index.open(corpus) as index:
+        definitions = [d for d in index.map_definitions() if not d.name.startswith("_")]
+        names = [d.name for d in rng.sample(definitions, count)]
+        qualified = [d.symbol for d in rng.sample(definitions, count)]
+        words = [" ".join(rng.sample(d.name.split("_") or [d.name], 1)) for d in definitions]
+        queries = rng.sample([w for w in words if len(w) > 3], count)
+        result = {}
+        for label, call, arguments in (
+            ("callers(bare name)", index.callers, names),
+            ("callers(Class.method)", index.callers, qualified),
+            ("tests_for(name)", index.tests_for, names),
+            ("definitions(name)", index.definitions, names),
+            ("search_text(word), limit 20", index.search_text, queries),
+        ):
+            samples = []
+            for argument in arguments:
+                started = time.perf_counter()
+                call(argument)
+                samples.append((time.perf_counter() - started) * 1000)
+            result[label] = percentiles(samples)
+    return result
+
+
+def ripgrep(corpus: Path, names: list[str]) -> tuple[float, float] | None:
+    if shutil.which("rg") is None:
+        return None
+    samples = []
+    for name in names:
+        started = time.perf_counter()
+        subprocess.run(["rg", "-w", "-q", "--no-messages", name, "."], cwd=corpus, check=False)
+        samples.append((time.perf_counter() - started) * 1000)
+    return percentiles(samples)
+
+
+def machine() -> str:
+    model, flags = platform.processor() or "unknown", ""
+    try:
+        info = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        model = fields.get("Model name", model).strip()
+        present = set(fields.get("Flags", "").split())
+        flags = " ".join(f for f in ("sse4_2", "avx2", "avx512f", "bmi2") if f in present)
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} cores ({flags}); load average at start {load}"
+
+
+def profile_cold_build(corpus: Path) -> str:
+    """cProfile of an in-process, sequential cold build: where the time goes."""
+    previous = store.POOL_MIN_FILES
+    store.POOL_MIN_FILES = 10**9  # parse in this process so the profile sees it
+    profiler = cProfile.Profile()
+    try:
+        with Index.open(corpus) as index:
+            profiler.enable()
+            index.update(rebuild=True)
+            profiler.disable()
+    finally:
+        store.POOL_MIN_FILES = previous
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+    return out.getvalue()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--samples", type=int, default=200, help="lookups per latency figure")
+    parser.add_argument("--profile", action="store_true", help="add a cProfile of a cold build")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mythos-bench-") as scratch:
+        corpus = Path(scratch) / "stdlib"
+        files, lines, size = make_corpus(corpus)
+        report = [
+            "| measurement | result | goal |",
+            "|---|---|---|",
+        ]
+
+        ctags_runs = []
+        if shutil.which("ctags"):
+            for _ in range(3):
+                tags = Path(scratch) / "tags"
+                ctags_runs.append(
+                    run_measured(
+                        ["ctags", "-R", "--languages=Python", "-f", str(tags), "."], corpus
+                    )
+                )
+        cold_wall, cold_rss = run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus)
+        index_file = corpus / ".git" / "mythos" / "index.sqlite"
+        if ctags_runs:
+            ctags_wall = statistics.median(w for w, _ in ctags_runs)
+            ctags_rss = max(r for _, r in ctags_runs)
+            ratio = cold_wall / ctags_wall
+            report.append(
+                f"| cold `mythos index` | {cold_wall:.2f} s, {cold_rss:.0f} MiB RSS, "
+                f"{index_file.stat().st_size / 2**20:.0f} MiB index | "
+                f"<= {GOAL_COLD_VS_CTAGS:.0f}x ctags: **{ratio:.1f}x** |"
+            )
+            report.append(
+                f"| `ctags -R --languages=Python` (median of 3) | {ctags_wall:.2f} s, "
+                f"{ctags_rss:.0f} MiB RSS | reference |"
+            )
+        else:
+            report.append(
+                f"| cold `mythos index` | {cold_wall:.2f} s, {cold_rss:.0f} MiB RSS | "
+                "ctags not installed |"
+            )
+
+        target = corpus / "json" / "decoder.py"
+        changed, touched, unchanged = [], [], []
+        for attempt in range(5):
+            with target.open("a") as handle:
+                handle.write(f"\n# bench change {attempt}\n")
+            changed.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus)[0])
+            stat = target.stat()
+            os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+            touched.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus)[0])
+            unchanged.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus)[0])
+        for label, samples in (
+            ("one file changed", changed),
+            ("one file touched (same content)", touched),
+            ("nothing changed", unchanged),
+        ):
+            report.append(
+                f"| incremental `mythos index`, {label} (median of 5, whole process) | "
+                f"{statistics.median(samples):.3f} s | < {GOAL_INCREMENTAL_S} s |"
+            )
+
+        results = latencies(corpus, args.samples)
+        for label, (p50, p95) in results.items():
+            report.append(
+                f"| `{label}` in-process | p50 {p50:.2f} ms, p95 {p95:.2f} ms | "
+                f"p50 < {GOAL_P50_MS:.0f} ms |"
+            )
+        names = ["merge_setting", "JSONDecoder", "urlopen", "getaddrinfo", "TextIOWrapper"]
+        rg = ripgrep(corpus, names * 4)
+        if rg is not None:
+            report.append(
+                f"| `rg -w NAME` over the tree (whole process) | p50 {rg[0]:.1f} ms, "
+                f"p95 {rg[1]:.1f} ms | reference |"
+            )
+
+        print(f"Machine: {machine()}")
+        print(f"Corpus: the stdlib of Python {platform.python_version()}: {files} Python files,")
+        print(f"{lines} lines, {size / 1e6:.1f} MB of Python (other files are indexed as text).")
+        print()
+        print("\n".join(report))
+        if args.profile:
+            print("\nProfile of a sequential in-process cold build:\n")
+            print(profile_cold_build(corpus))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""``mythos search``: definitions, callers, tests or full text, as ``path:start-end`` lines."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+
+from mythos_review.commands.index import open_index, update_quietly
+from mythos_review.errors import EXIT_OK, UsageError
+from mythos_review.index.search import Index, SearchHit
+
+
+def _definition_hits(index: Index, name: str, limit: int) -> list[SearchHit]:
+    """Exact definitions first; a name that defines nothing falls back to a fuzzy name search."""
+    chunks = index.definitions(name, limit=limit)
+    if not chunks:
+        return index.search_text(name, limit=limit, symbols_only=True)
+    return [SearchHit(c, 1.0, c.start_line, c.signature, "definition") for c in chunks]
+
+
+def find(index: Index, args: argparse.Namespace) -> list[SearchHit]:
+    """The hits the flags ask for, filtered by ``--path`` (a GLOB: ``*`` also crosses ``/``)."""
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    if args.callers:
+        hits = index.callers(args.callers, limit=args.limit * 4 if args.path else args.limit)
+    elif args.tests:
+        hits = index.tests_for(args.tests, limit=args.limit * 4 if args.path else args.limit)
+    elif not args.query.strip():
+        raise UsageError("nothing to search for: give a QUERY, or --callers NAME, --tests NAME")
+    elif args.symbol:
+        hits = _definition_hits(index, args.query.strip(), args.limit * 4)
+    else:
+        return index.search_text(args.query, path_glob=args.path, limit=args.limit)
+    if args.path:
+        hits = [hit for hit in hits if fnmatch.fnmatchcase(hit.chunk.path, args.path)]
+    return hits[: args.limit]
+
+
+def as_json(hit: SearchHit) -> dict[str, object]:
+    chunk = hit.chunk
+    return {
+        "path": chunk.path,
+        "start_line": chunk.start_line,
+        "end_line": chunk.end_line,
+        "symbol": chunk.symbol,
+        "kind": chunk.kind,
+        "language": chunk.language,
+        "is_test": chunk.is_test,
+        "score": round(hit.score, 4),
+        "line": hit.line,
+        "snippet": hit.snippet,
+        "reason": hit.reason,
+    }
+
+
+def as_text(hit: SearchHit) -> str:
+    chunk = hit.chunk
+    head = f"{chunk.path}:{chunk.start_line}-{chunk.end_line}  {chunk.label}  ({chunk.kind})"
+    snippet = " ".join(hit.snippet.split())
+    return f"{head}  {hit.score:.2f}\n    {hit.line}: {snippet[:160]}"
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_index(args) as index:
+        update_quietly(index)
+        hits = find(index, args)
+    for hit in hits:
+        print(json.dumps(as_json(hit)) if args.json else as_text(hit))
+    if not hits and not args.json:
+        print("mythos: no matches", file=sys.stderr)
+    return EXIT_OK
