@@ -160,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="one JSON document")
         sub.add_argument("--max-prompt-tokens", type=int, metavar="N")
         sub.set_defaults(handler="evaluate")
+    review_eval = eval_kinds.add_parser("review", help="full reviews: hits and false alarms")
+    review_eval.add_argument("cases", metavar="CASES.jsonl")
+    review_eval.add_argument("--corpus", metavar="DIR")
+    review_eval.add_argument("--json", action="store_true")
+    review_eval.add_argument("--max-prompt-tokens", type=int, metavar="N")
+    review_eval.add_argument("--model", metavar="NAME")
+    review_eval.add_argument("--backend", choices=("auto", "llamacpp", "transformers", "openai"))
+    review_eval.add_argument(
+        "--reverse", action="store_true", help="also review each diff undone (a correct change)"
+    )
+    review_eval.add_argument("--only", nargs="+", metavar="ID", help="only these case ids")
+    review_eval.set_defaults(handler="evaluate")
     return parser
 
 

@@ -100,8 +100,11 @@ def _git(cwd: Path, *args: str) -> None:
 
 
 @contextmanager
-def case_checkout(case: EvalCase, corpus_dir: Path) -> Iterator[Path]:
-    """A temporary clone of the case's repository with the case's diff applied and staged."""
+def case_checkout(case: EvalCase, corpus_dir: Path, *, reverse: bool = False) -> Iterator[Path]:
+    """A temporary clone of the case's repository with the case's diff applied and staged.
+
+    ``reverse`` commits the buggy version first and stages the diff undone: a correct change,
+    on which every finding is a false alarm."""
     source = corpus_dir / "repos" / case.repo
     if not (source / ".git").exists():
         raise UsageError(
@@ -112,6 +115,10 @@ def case_checkout(case: EvalCase, corpus_dir: Path) -> Iterator[Path]:
         checkout = workdir / case.repo
         _git(workdir, "clone", "--quiet", "--shared", str(source), str(checkout))
         _git(checkout, "apply", "--index", str(case.diff_path.resolve()))
+        if reverse:
+            _git(checkout, "-c", "user.name=eval", "-c", "user.email=eval@invalid",
+                 "commit", "--quiet", "-m", "the buggy version")  # fmt: skip
+            _git(checkout, "apply", "--index", "-R", str(case.diff_path.resolve()))
         yield checkout
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -127,3 +134,8 @@ def recall(expected: Sequence[SymbolRef], found: set[SymbolRef]) -> float | None
 def mean(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
+
+
+def overlaps_bug(case: EvalCase, path: str, start: int, end: int) -> bool:
+    """A finding hits when its lines overlap a labelled bug range in the same file."""
+    return any(r.path == path and r.start <= end and start <= r.end for r in case.bug_lines)

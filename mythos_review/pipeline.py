@@ -15,7 +15,7 @@ from mythos_review.code.units import units_for_changeset
 from mythos_review.config import Settings
 from mythos_review.context.budget import Packer, TokenCounter
 from mythos_review.context.passes import PassPlanner
-from mythos_review.context.retrieve import Retriever, more_context_items
+from mythos_review.context.retrieve import Retriever, map_item, more_context_items
 from mythos_review.diffs.sources import DiffRequest, load_changeset
 from mythos_review.index.search import Index
 from mythos_review.review.backends.select import ModelChoice
@@ -59,18 +59,21 @@ class Planned:
     languages: dict[str, str]
 
 
-def _plan(
-    result: ReviewResult, index: Index, settings: Settings, counter: TokenCounter
-) -> Planned:
+def _plan(result: ReviewResult, index: Index, settings: Settings, counter: TokenCounter) -> Planned:
     files = {change.path: change for change in result.changeset.files}
     retriever = Retriever(index, settings)
-    evidence = [retriever.retrieve(unit, files[unit.path]) for unit in result.units]
+    budget = prompt_budget(settings)
+    repo_map = map_item(index, {u.path for u in result.units}, budget, settings, counter.count)
+    evidence = [
+        replace(e, candidates=(*e.candidates, repo_map)) if repo_map else e
+        for e in (retriever.retrieve(unit, files[unit.path]) for unit in result.units)
+    ]
     paths = {item.path for e in evidence for item in (*e.required, *e.candidates)}
     languages = {path: language_for(path) or "" for path in paths}
     packer = Packer(
         PromptRenderer(settings.template_dir),
         counter,
-        prompt_budget(settings),
+        budget,
         settings.section_shares,
     )
     plan = PassPlanner(packer, settings.max_passes, languages).plan(evidence)
@@ -108,8 +111,12 @@ def review(
     state_dir: Path,
     index_progress: Progress | None = None,
     pass_progress: Progress | None = None,
+    shared_backend: LazyBackend | None = None,
 ) -> ReviewResult:
-    """The whole review: plan passes, ask the model (or the cache), ground and verify."""
+    """The whole review: plan passes, ask the model (or the cache), ground and verify.
+
+    ``shared_backend`` keeps one loaded model across many reviews (evaluation); the caller
+    closes it. Otherwise the model is loaded on the first uncached question and closed here."""
     if not result.units:
         return replace(result, model=choice.identity)
     with Index.open(repo_root, settings) as index:
@@ -122,7 +129,7 @@ def review(
         def name_exists(name: str) -> bool:
             return bool(index.definitions(name, limit=1))
 
-        backend = LazyBackend(choice.open_backend)
+        backend = shared_backend or LazyBackend(choice.open_backend)
         runner = PassRunner(
             backend,
             AnswerCache(state_dir / "answers" if settings.cache else None),
@@ -139,7 +146,8 @@ def review(
         try:
             report = runner.run(planned.result.passes, pass_progress)
         finally:
-            backend.close()
+            if shared_backend is None:
+                backend.close()
     return replace(
         planned.result,
         passes=tuple(report.passes),

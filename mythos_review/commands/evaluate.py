@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from mythos_review.commands.evaluate_review import run_review_eval
 from mythos_review.config import Settings
 from mythos_review.context.budget import TokenCounter
 from mythos_review.diffs.sources import DiffRequest
@@ -240,8 +241,26 @@ def _distribution(values: list[int]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.cases)
+    only = set(getattr(args, "only", None) or ())
+    cases = [case for case in cases if not only or case.case_id in only]
     corpus = Path(args.corpus) if args.corpus else default_corpus_dir()
     if args.eval_kind == "units":
         return _run_units(cases, corpus, args.json)
+    if args.eval_kind == "review":
+        settings = replace(
+            Settings(),
+            **{
+                key: value
+                for key, value in (
+                    ("model", args.model),
+                    ("backend", args.backend),
+                    ("max_prompt_tokens", args.max_prompt_tokens),
+                )
+                if value is not None
+            },
+        )
+        return run_review_eval(
+            cases, corpus, settings, choose_model(settings), reverse=args.reverse, as_json=args.json
+        )
     settings = replace(Settings(), max_prompt_tokens=args.max_prompt_tokens or RETRIEVAL_BUDGET)
     return _run_retrieval(cases, corpus, args.json, settings)

@@ -19,12 +19,14 @@ Names with very many users (``get``, ``__init__``) are capped and ranked, never 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from mythos_review.code.symbols import outline_file
 from mythos_review.config import Settings
+from mythos_review.context.repomap import build_repo_map
+from mythos_review.context.tokens import estimate_tokens
 from mythos_review.index.search import Chunk, Index, SearchHit
 from mythos_review.types import (
     ChangeUnit,
@@ -477,3 +479,33 @@ def more_context_items(
                 )
             )
     return items
+
+
+def map_item(
+    index: Index,
+    focus: set[str],
+    budget: int,
+    settings: Settings,
+    counter: Callable[[str], int] | None = None,
+) -> EvidenceItem | None:
+    """An excerpt of the repository map, ranked towards the files under review, sized to the
+    map's share of the budget; None when nothing fits."""
+    share = int(budget * settings.section_shares.get("map", 0.0))
+    if share <= 0:
+        return None
+    repo_map = build_repo_map(index, share, focus=focus, count_tokens=counter or estimate_tokens)
+    if not repo_map.text.strip():
+        return None
+    return EvidenceItem(
+        role="map",
+        path="",
+        symbol="<repository map>",
+        start_line=0,
+        end_line=0,
+        score=0.0,
+        reason=(
+            f"{repo_map.symbols_shown} of {repo_map.symbols_total} public definitions "
+            f"in {repo_map.files_shown} files, ranked by references"
+        ),
+        lines=tuple((0, line) for line in repo_map.text.splitlines()),
+    )

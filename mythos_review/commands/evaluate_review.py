@@ -1,0 +1,195 @@
+"""``mythos eval review CASES.jsonl``: full reviews of labelled cases, ours beside a baseline.
+
+For each case the diff is reviewed as a user's hook would (``--reverse``: undone, a correct
+change where every finding is a false alarm). In the same run a baseline reviewer sees only
+the raw diff, without retrieval or grounding, with the same model and the same rules. A hit
+is a finding whose lines overlap the case's ``bug_lines``; the titles are printed so that a
+person can count real detections (the text names the actual defect) apart from line hits.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mythos_review.config import Settings
+from mythos_review.diffs.sources import DiffRequest
+from mythos_review.errors import EXIT_OK
+from mythos_review.evaluation import EvalCase, case_checkout, overlaps_bug
+from mythos_review.pipeline import collect_units, review
+from mythos_review.review.backends.base import DecodingSettings
+from mythos_review.review.backends.select import ModelChoice
+from mythos_review.review.findings import AnswerError, parse_answer
+from mythos_review.review.passes import LazyBackend
+from mythos_review.review.prompt import PromptRenderer
+from mythos_review.review.schema import FINDINGS_SCHEMA
+
+RAW_DIFF_TASK = (
+    "Review this diff. Report real defects it introduces as findings whose lines are new-file "
+    'line numbers; if it is correct, answer {"findings": []}.'
+)
+
+
+@dataclass
+class ReviewerScore:
+    hits: int = 0
+    false_positives: int = 0
+    blocking: int = 0
+    """Verified findings at high severity: what would fail a commit."""
+    dropped: int = 0
+    failed_passes: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    findings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CaseScore:
+    case_id: str
+    direction: str
+    ours: ReviewerScore
+    baseline: ReviewerScore
+
+
+def _describe(case: EvalCase, path: str, start: int, end: int, title: str, tag: str) -> str:
+    hit = "HIT" if overlaps_bug(case, path, start, end) else "   "
+    return f"{hit} {path}:{start}-{end} {tag}{title}"
+
+
+def _ours(
+    case: EvalCase, checkout: Path, settings: Settings, choice: ModelChoice, backend: LazyBackend
+) -> ReviewerScore:
+    started = time.monotonic()
+    result = collect_units(checkout, DiffRequest(staged=True), settings)
+    with tempfile.TemporaryDirectory(prefix="mythos-eval-state-") as state:
+        result = review(result, checkout, settings, choice, Path(state), shared_backend=backend)
+    score = ReviewerScore(seconds=round(time.monotonic() - started, 1))
+    for finding in result.findings:
+        if overlaps_bug(case, finding.path, finding.start_line, finding.end_line):
+            score.hits += 1
+        else:
+            score.false_positives += 1
+        score.blocking += int(finding.verified and finding.severity == "high")
+        tag = f"[{finding.severity}{'' if finding.verified else ', unverified'}] "
+        score.findings.append(
+            _describe(case, finding.path, finding.start_line, finding.end_line, finding.title, tag)
+        )
+    score.dropped = len(result.dropped)
+    score.failed_passes = sum(1 for o in result.outcomes if o.status != "ok")
+    score.prompt_tokens = sum(o.prompt_tokens for o in result.outcomes)
+    score.completion_tokens = sum(o.completion_tokens for o in result.outcomes)
+    return score
+
+
+def _baseline(
+    case: EvalCase, checkout: Path, settings: Settings, choice: ModelChoice, backend: LazyBackend
+) -> ReviewerScore:
+    """The model sees the raw staged diff only; its findings are taken as they come."""
+    import subprocess
+
+    diff = subprocess.run(
+        ["git", "diff", "--cached", "--no-color", "--no-ext-diff"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=True,
+    ).stdout
+    system = PromptRenderer(settings.template_dir).system_prompt
+    user = f"{RAW_DIFF_TASK}\n\n````diff\n{diff}````\n"
+    chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    decoding = DecodingSettings(max_new_tokens=choice.decoding(settings).max_new_tokens)
+    generation = backend.get().generate([chat], decoding, FINDINGS_SCHEMA)[0]
+    score = ReviewerScore(
+        prompt_tokens=generation.prompt_tokens,
+        completion_tokens=generation.completion_tokens,
+        seconds=round(generation.seconds, 1),
+    )
+    try:
+        raws = parse_answer(generation.text).findings
+    except AnswerError:
+        score.failed_passes = 1
+        return score
+    for raw in raws:
+        try:
+            start = int(raw.get("start_line", 0))
+            end = int(raw.get("end_line", start) or start)
+        except (TypeError, ValueError):
+            start = end = 0
+        path = str(raw.get("path", "")).removeprefix("b/").removeprefix("./")
+        if overlaps_bug(case, path, start, end):
+            score.hits += 1
+        else:
+            score.false_positives += 1
+        score.blocking += int(str(raw.get("severity")) == "high")
+        score.findings.append(_describe(case, path, start, end, str(raw.get("title", "")), ""))
+    return score
+
+
+def run_review_eval(
+    cases: list[EvalCase],
+    corpus: Path,
+    settings: Settings,
+    choice: ModelChoice,
+    *,
+    reverse: bool,
+    as_json: bool,
+) -> int:
+    backend = LazyBackend(choice.open_backend)
+    scores: list[CaseScore] = []
+    try:
+        for case in cases:
+            for direction in ("bug", "fix") if reverse else ("bug",):
+                with case_checkout(case, corpus, reverse=direction == "fix") as checkout:
+                    ours = _ours(case, checkout, settings, choice, backend)
+                    baseline = _baseline(case, checkout, settings, choice, backend)
+                scores.append(CaseScore(case.case_id, direction, ours, baseline))
+                if not as_json:
+                    _print_case(scores[-1])
+    finally:
+        backend.close()
+    if as_json:
+        document: dict[str, Any] = {"model": choice.identity, "cases": [asdict(s) for s in scores]}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        _print_totals(scores)
+    return EXIT_OK
+
+
+def _print_case(score: CaseScore) -> None:
+    for name, reviewer in (("ours", score.ours), ("raw-diff", score.baseline)):
+        print(
+            f"{score.case_id:<20} {score.direction:<4} {name:<8} hits {reviewer.hits}"
+            f"  false {reviewer.false_positives}  blocking {reviewer.blocking}"
+            f"  dropped {reviewer.dropped}  failed {reviewer.failed_passes}"
+            f"  tokens {reviewer.prompt_tokens}+{reviewer.completion_tokens}"
+            f"  {reviewer.seconds}s"
+        )
+        for line in reviewer.findings:
+            print(f"    {line}")
+    sys.stdout.flush()
+
+
+def _print_totals(scores: list[CaseScore]) -> None:
+    for direction in ("bug", "fix"):
+        subset = [s for s in scores if s.direction == direction]
+        if not subset:
+            continue
+        for name in ("ours", "baseline"):
+            reviewers = [getattr(s, name) for s in subset]
+            print(
+                f"total {direction} {name}: {len(subset)} cases, "
+                f"cases hit {sum(1 for r in reviewers if r.hits)}, "
+                f"hits {sum(r.hits for r in reviewers)}, "
+                f"false positives {sum(r.false_positives for r in reviewers)}, "
+                f"blocking {sum(r.blocking for r in reviewers)}, "
+                f"failed passes {sum(r.failed_passes for r in reviewers)}, "
+                f"prompt tokens {sum(r.prompt_tokens for r in reviewers)}, "
+                f"seconds {round(sum(r.seconds for r in reviewers), 1)}"
+            )
