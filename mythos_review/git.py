@@ -1,4 +1,8 @@
-"""The one place that talks to git (through GitPython), so errors read the same everywhere.
+"""The one place that talks to git, so errors read the same everywhere.
+
+Diff sources use GitPython (``open_repo``); the index, which runs on every commit, only needs
+to find the repository and list its files, so ``locate`` and ``list_files`` call the git
+command directly and the index path never pays for importing GitPython.
 
 Nothing here writes to the work tree, the index or any ref: the reviewer only reads.
 """
@@ -6,19 +10,75 @@ Nothing here writes to the work tree, the index or any ref: the reviewer only re
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from mythos_review.errors import RuntimeFailure, UsageError
+
+if TYPE_CHECKING:
+    import git
 
 EMPTY_TREE_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 """The id git gives the empty tree; a diff against it lists every file as added."""
 
 
+@dataclass(frozen=True)
+class RepoLocation:
+    """Where a repository's parts are, found with one ``git rev-parse``."""
+
+    work_tree: Path
+    git_dir: Path
+    common_dir: Path
+    """Shared by all linked worktrees; mythos keeps its state here."""
+
+
+def locate(path: str | os.PathLike[str]) -> RepoLocation | None:
+    """The repository containing ``path``; None outside any (or for a bare repository)."""
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    lines = completed.stdout.splitlines()
+    if completed.returncode != 0 or len(lines) != 3:
+        return None
+    work_tree, git_dir = Path(lines[0]), Path(lines[1])
+    common = Path(lines[2])
+    common_dir = common if common.is_absolute() else (Path(path) / common).resolve()
+    return RepoLocation(work_tree, git_dir, common_dir)
+
+
+def list_files(work_tree: Path) -> list[str]:
+    """Tracked files plus untracked files that git does not ignore, repository-relative.
+
+    Read-only (``git ls-files``); each path once even when a merge left several stages.
+    """
+    completed = subprocess.run(
+        ["git", "-c", "core.quotepath=false", "ls-files", "--cached", "--others",
+         "--exclude-standard", "-z"],
+        cwd=work_tree,
+        capture_output=True,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+    )  # fmt: skip
+    if completed.returncode != 0:
+        detail = completed.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeFailure(f"git ls-files failed in {work_tree}: {detail}")
+    paths = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return list(dict.fromkeys(path for path in paths if path))
+
+
 def open_repo(path: str | os.PathLike[str]) -> git.Repo:
     """Open the repository that contains ``path``, or say clearly that there is none."""
+    import git
+
     try:
         return git.Repo(path, search_parent_directories=True)
     except git.NoSuchPathError as error:
@@ -48,19 +108,21 @@ def has_head(repo: git.Repo) -> bool:
 
 def resolve_commit(repo: git.Repo, ref: str) -> git.Commit:
     """The commit a ref names, or a usage error that names the ref."""
+    import git
+
     try:
         return repo.commit(ref)
     except (git.BadName, ValueError, git.GitCommandError) as error:
         raise UsageError(f"{ref!r} is not a commit in {work_tree(repo)}") from error
 
 
-def state_dir(repo: git.Repo) -> Path:
+def state_dir(common_dir: str | os.PathLike[str]) -> Path:
     """Where mythos keeps its own state: ``<git-common-dir>/mythos``.
 
     Falls back to a per-repository folder in the user's cache directory when the git directory
-    is read-only, so a review still works (and says where its state went via ``state_note``).
+    is read-only, so a review still works; callers compare and say where the state went.
     """
-    preferred = Path(repo.common_dir) / "mythos"
+    preferred = Path(common_dir) / "mythos"
     try:
         preferred.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=preferred):
@@ -68,19 +130,10 @@ def state_dir(repo: git.Repo) -> Path:
         return preferred
     except OSError:
         cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        slug = str(Path(repo.common_dir).resolve()).strip("/").replace("/", "_")
+        slug = str(Path(common_dir).resolve()).strip("/").replace("/", "_")
         fallback = cache_home / "mythos-review" / slug
         fallback.mkdir(parents=True, exist_ok=True)
         return fallback
-
-
-def list_worktree_files(repo: git.Repo) -> list[str]:
-    """Tracked files plus untracked files that git does not ignore, as repository-relative paths.
-
-    Read-only (``git ls-files``); each path is listed once even when a merge left several stages.
-    """
-    output = repo.git.ls_files("--cached", "--others", "--exclude-standard", "-z")
-    return list(dict.fromkeys(path for path in output.split("\0") if path))
 
 
 def git_output(repo: git.Repo, *args: str) -> bytes:
@@ -90,6 +143,8 @@ def git_output(repo: git.Repo, *args: str) -> bytes:
     turns off opportunistic index refreshes. That is not enough for ``git diff``, which still
     rewrites a stat-dirty index: run plumbing (``diff-index``, ``diff-files``, ``diff-tree``).
     """
+    import git
+
     try:
         return repo.git.execute(
             ["git", "-c", "core.quotepath=false", *args],

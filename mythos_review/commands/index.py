@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from mythos_review import git
 from mythos_review.config import load_settings
@@ -16,7 +17,8 @@ from mythos_review.index.store import Progress, UpdateReport
 
 def open_index(args: argparse.Namespace) -> Index:
     """The index of the repository named by ``-C``, with its settings and ``--index-path``."""
-    root = git.work_tree(git.open_repo(args.repo))
+    location = git.locate(args.repo)
+    root = location.work_tree if location is not None else Path(args.repo)
     settings = load_settings(root, args.config, {"index_path": args.index_path})
     return Index.open(root, settings)
 

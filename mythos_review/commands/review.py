@@ -65,7 +65,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         with progress_bar("indexing") as index_progress, progress_bar("reviewing") as passes:
             result = review(
-                result, root, settings, choice, git.state_dir(repo), index_progress, passes
+                result,
+                root,
+                settings,
+                choice,
+                git.state_dir(repo.common_dir),
+                index_progress,
+                passes,
             )
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))

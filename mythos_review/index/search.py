@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from mythos_review import git as git_access
 from mythos_review.config import Settings
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.index.chunk import TEST_CASE, split_identifier
@@ -547,25 +548,22 @@ def _first_line_with(chunk: Chunk, words: list[str]) -> tuple[int, str]:
 
 def _locate(root: Path, notice: Notice) -> tuple[Path, Path, Callable[[], list[str]] | None]:
     """The work tree root, the default index path and how to list files (None: walk)."""
-    from mythos_review import git as git_access
-
-    try:
-        repo = git_access.open_repo(root)
-    except UsageError:
+    location = git_access.locate(root)
+    if location is None:
         if not root.is_dir():
-            raise
+            raise UsageError(f"{root} is not a folder")
         resolved = root.resolve()
         return resolved, _cache_home(resolved) / INDEX_FILE, None
-    work = git_access.work_tree(repo)
-    state = git_access.state_dir(repo)
-    if state.resolve() != (Path(repo.common_dir) / "mythos").resolve():
+    state = git_access.state_dir(location.common_dir)
+    if state.resolve() != (location.common_dir / "mythos").resolve():
         notice(f"the git directory is not writable; keeping the index in {state}")
     name = INDEX_FILE
-    if Path(repo.git_dir).resolve() != Path(repo.common_dir).resolve():
-        name = f"index-{Path(repo.git_dir).name}.sqlite"  # linked worktrees differ in content
+    if location.git_dir.resolve() != location.common_dir.resolve():
+        name = f"index-{location.git_dir.name}.sqlite"  # linked worktrees differ in content
+    work = location.work_tree
 
     def list_files() -> list[str]:
-        return git_access.list_worktree_files(repo)
+        return git_access.list_files(work)
 
     return work, state / name, list_files
 

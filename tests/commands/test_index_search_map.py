@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -101,11 +102,24 @@ def test_bad_flags_are_usage_errors(
     assert code == EXIT_USAGE and message in err and "Traceback" not in err
 
 
-def test_search_outside_a_repository_says_what_to_do(
-    tmp_path: object, capsys: pytest.CaptureFixture[str]
+def test_search_outside_a_repository_walks_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = _run(capsys, "search", "x", "-C", str(tmp_path))
-    assert code == EXIT_USAGE and "is not inside a git repository" in err
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tool.py").write_text("def verify_password(x):\n    return x\n", encoding="utf-8")
+    code, out, _ = _run(capsys, "search", "verify_password", "-C", str(project))
+    assert code == EXIT_OK and "tool.py:1-2" in out
+    assert (tmp_path / "cache" / "mythos-review").is_dir()
+    assert not (project / ".git").exists()
+
+
+def test_search_in_a_missing_folder_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, "search", "x", "-C", str(tmp_path / "missing"))
+    assert code == EXIT_USAGE and "missing" in err
 
 
 def test_map_prints_ranked_signatures_within_the_budget(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mythos_review.config import Settings
-from mythos_review.git import list_worktree_files, open_repo
+from mythos_review.git import list_files
 from mythos_review.index.scan import SkipReason, content_skip_reason, scan_files
 
 if TYPE_CHECKING:
@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 
 
 def _scan(repo: GitRepo, settings: Settings | None = None) -> tuple[set[str], dict[str, int]]:
-    result = scan_files(
-        repo.path, settings or Settings(), list_worktree_files(open_repo(repo.path))
-    )
+    result = scan_files(repo.path, settings or Settings(), list_files(repo.path))
     return {f.path for f in result.files}, result.skipped
 
 
