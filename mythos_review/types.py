@@ -243,6 +243,9 @@ class ReviewPass:
     omitted: tuple[OmittedItem, ...]
     system_prompt: str
     user_prompt: str
+    """The review question: ``evidence_prompt`` followed by the review task."""
+    evidence_prompt: str
+    """The evidence alone; narrower questions about this pass append their task to it."""
     prompt_tokens: int
     """Tokens of the whole chat (template included), counted as it would be sent."""
     budget: int

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from mythos_review.context.tokens import estimate_tokens
-from mythos_review.review.prompt import PromptRenderer, block_text
+from mythos_review.review.prompt import PromptRenderer, block_text, question
 from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, OmittedItem, ReviewPass
 
 OPTIONAL_ROLES: tuple[EvidenceRole, ...] = ("callee", "caller", "test", "map")
@@ -120,13 +120,18 @@ class Packer:
         items: Sequence[EvidenceItem],
         languages: Mapping[str, str],
     ) -> tuple[str, int]:
-        """Render the user turn and count the whole chat exactly as it would be sent."""
-        user = self.renderer.render_user(units, items, dict(languages))
+        """Render the evidence and count the whole review chat exactly as it would be sent."""
+        evidence = self.renderer.render_evidence(units, items, languages)
+        return evidence, self.count_question(evidence)
+
+    def count_question(self, evidence: str, task: str | None = None) -> int:
+        """Tokens of the chat asking ``task`` (default: the review task) about ``evidence``."""
+        user = question(evidence, task if task is not None else self.renderer.review_task)
         messages = [
             {"role": "system", "content": self.renderer.system_prompt},
             {"role": "user", "content": user},
         ]
-        return user, self.counter.count_chat(messages)
+        return self.counter.count_chat(messages)
 
     def _fit_required(self, request: PackRequest) -> tuple[tuple[EvidenceItem, ...], int]:
         """The required items, trimmed as little as needed to fit the unit share."""
@@ -181,10 +186,10 @@ class Packer:
                 chosen.append(item)
                 spent += item.tokens
         by_rank = sorted(chosen, key=lambda c: (rank[c.role], -c.score, c.path))
-        user, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
+        evidence, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
         while tokens > self.budget and by_rank:
             by_rank.pop()
-            user, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
+            evidence, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
         kept = set(map(id, by_rank))
         omitted = tuple(
             OmittedItem(item, f"did not fit the budget ({item.tokens} tokens)")
@@ -200,7 +205,8 @@ class Packer:
             items=(*required_costed, *by_rank),
             omitted=omitted,
             system_prompt=self.renderer.system_prompt,
-            user_prompt=user,
+            user_prompt=question(evidence, self.renderer.review_task),
+            evidence_prompt=evidence,
             prompt_tokens=tokens,
             budget=self.budget,
             token_counter=self.counter.name,

@@ -21,18 +21,30 @@ from mythos_review.review.findings import (
     AnswerError,
     GroundingContext,
     dedupe,
+    fingerprint,
     ground_all,
     parse_answer,
     parse_verdict,
     with_verification,
 )
+from mythos_review.review.patterns import detect
 from mythos_review.review.prompt import TEMPLATE_VERSION
 from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
 from mythos_review.types import DroppedFinding, EvidenceItem, Finding, PassOutcome, ReviewPass
 
 Progress = Callable[[int, int], None]
+
+VERDICT_TOKENS = 160
+"""Room for a yes/no verdict and a sentence or two of reason."""
+
+QUOTED_EDIT_LINES = 12
+"""Lines of a risky edit quoted in its question; the evidence above shows the rest."""
 MoreContext = Callable[[Sequence[str], ReviewPass], list[EvidenceItem]]
 """Retrieves what the model asked for, as evidence items (the index does the work)."""
+
+
+class OverBudget(Exception):
+    """A question that would exceed the prompt budget; it is skipped, never sent."""
 
 
 class LazyBackend:
@@ -99,7 +111,10 @@ class PassRunner:
     def ask(
         self, system: str, user: str, schema: Mapping[str, Any], max_new_tokens: int
     ) -> tuple[CachedAnswer, bool]:
-        """The model's answer to one chat, from the cache when it was asked before."""
+        """The model's answer to one chat, from the cache when it was asked before.
+
+        Raises OverBudget for a question that does not fit the prompt budget: it is never
+        sent (a long quoted edit can make a narrow question longer than the review)."""
         decoding = DecodingSettings(
             max_new_tokens=max_new_tokens,
             temperature=self.decoding.temperature,
@@ -119,6 +134,8 @@ class PassRunner:
         if cached is not None:
             return cached, True
         chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        if self.packer.counter.count_chat(chat) > self.packer.budget:
+            raise OverBudget(user)
         generation = self.backend.get().generate([chat], decoding, schema)[0]
         answer = CachedAnswer(
             text=generation.text,
@@ -189,6 +206,7 @@ class PassRunner:
         context = GroundingContext(current, self.changed_spans, self.name_exists)
         kept, dropped = ground_all(parsed.findings, context)
         report.dropped.extend(dropped)
+        kept.extend(self._pattern_findings(current))
         for finding in kept:
             report.findings.append(self._verified(finding, current) if self.verify else finding)
         report.outcomes.append(
@@ -208,15 +226,62 @@ class PassRunner:
     def _verified(self, finding: Finding, review_pass: ReviewPass) -> Finding:
         """Ask a narrower question about one finding: is this claim about this code true?"""
         renderer = self.packer.renderer
-        user = renderer.render_verification(review_pass, finding)
-        answer, _ = self.ask(renderer.verification_system_prompt, user, VERIFY_SCHEMA, 160)
+        user = renderer.render_verification(review_pass.evidence_prompt, finding)
         try:
-            verdict = parse_verdict(answer.text)
+            answer, _ = self.ask(renderer.system_prompt, user, VERIFY_SCHEMA, VERDICT_TOKENS)
+            confirmed, reason = parse_verdict(answer.text)
+        except OverBudget:
+            return with_verification(finding, False, "not verified: the question did not fit")
         except AnswerError as error:
             return with_verification(finding, False, f"verification unreadable: {error}")
-        if verdict[0]:
-            return with_verification(finding, True, f"confirmed: {verdict[1]}")
-        return with_verification(finding, False, f"rejected: {verdict[1]}")
+        if confirmed:
+            return with_verification(finding, True, f"confirmed: {reason}")
+        return with_verification(finding, False, f"rejected: {reason}")
+
+    def _pattern_findings(self, review_pass: ReviewPass) -> list[Finding]:
+        """Ask about each risky edit in the pass's units; a "yes" becomes a finding whose
+        lines and quoted code come from the diff, and whose severity comes from the pattern."""
+        renderer = self.packer.renderer
+        findings = []
+        for unit in review_pass.units:
+            for hit in detect(unit):
+                user = renderer.render_pattern_question(
+                    review_pass.evidence_prompt,
+                    unit.path,
+                    hit.line,
+                    _first_lines(hit.old_text),
+                    _first_lines(hit.new_text),
+                    hit.question,
+                )
+                try:
+                    answer, _ = self.ask(
+                        renderer.system_prompt, user, VERIFY_SCHEMA, VERDICT_TOKENS
+                    )
+                    is_mistake, reason = parse_verdict(answer.text)
+                except (OverBudget, AnswerError):
+                    continue
+                if not is_mistake:
+                    continue
+                quoted = hit.new_text or hit.old_text
+                code = quoted.splitlines()[0] if quoted else ""
+                identity = fingerprint(hit.category, unit.path, unit.symbol, code, hit.title)
+                findings.append(
+                    Finding(
+                        path=unit.path,
+                        start_line=hit.line,
+                        end_line=hit.line,
+                        severity=hit.severity,
+                        category=hit.category,
+                        title=hit.title,
+                        message=reason,
+                        evidence=quoted,
+                        fix=None,
+                        symbol=unit.symbol,
+                        fingerprint=identity,
+                        pass_number=review_pass.number,
+                    )
+                )
+        return findings
 
     def run(self, passes: Sequence[ReviewPass], progress: Progress | None = None) -> RunReport:
         report = RunReport()
@@ -245,3 +310,10 @@ def _summary(finding: Finding) -> dict[str, object]:
         "title": finding.title,
         "severity": finding.severity,
     }
+
+
+def _first_lines(text: str) -> str:
+    lines = text.splitlines()
+    if len(lines) <= QUOTED_EDIT_LINES:
+        return text
+    return "\n".join([*lines[:QUOTED_EDIT_LINES], f"... {len(lines) - QUOTED_EDIT_LINES} more"])

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
-from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, Finding, ReviewPass
+from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, Finding
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 """Bump when a template changes meaning: cached results are keyed by it."""
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -32,6 +32,10 @@ SECTION_ORDER: tuple[tuple[EvidenceRole, str, str], ...] = (
     ("test", "Tests", ""),
     ("map", "Repository map", "Files and the definitions they hold, most referenced first."),
 )
+
+MAX_CLAIM_CHARS = 800
+"""A model-written claim is cut to this length before it is quoted back to the model, so a
+verification question always fits in the budget the review question fitted in."""
 
 _CONTROL_MARKER = re.compile(r"<(\||/?(?:start_of_turn|end_of_turn|bos|eos|s)\b)")
 _BACKTICK_RUN = re.compile(r"`+")
@@ -105,8 +109,17 @@ def _compact_json(value: object) -> str:
     return json.dumps(value, indent=None, separators=(",", ":"))
 
 
+def question(evidence: str, task: str) -> str:
+    """A user turn: the shared evidence first (a cacheable prefix), the task after it."""
+    return f"{evidence}\n{task}"
+
+
 class PromptRenderer:
-    """Renders passes with the shipped templates, or a user's folder that overrides them."""
+    """Renders passes with the shipped templates, or a user's folder that overrides them.
+
+    Every question about a pass (the review, each pattern question, each verification) is the
+    same system turn and the same evidence followed by a different task, so a backend that
+    keeps its cache of the prompt's prefix (llama.cpp does) only reads the new question."""
 
     def __init__(self, template_dir: str | None = None) -> None:
         search_path = [str(SHIPPED_TEMPLATES)]
@@ -117,22 +130,19 @@ class PromptRenderer:
             autoescape=False,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=False,
-            trim_blocks=False,
         )
-        self.system_prompt = self._environment.get_template("system.j2").render(
+        self.system_prompt = self._environment.get_template("system.j2").render()
+        self.review_task = self._environment.get_template("task_review.j2").render(
             schema=_compact_json(FINDINGS_SCHEMA)
         )
-        self.verification_system_prompt = self._environment.get_template("verify_system.j2").render(
-            schema=_compact_json(VERIFY_SCHEMA)
-        )
 
-    def render_user(
+    def render_evidence(
         self,
         units: Sequence[ChangeUnit],
         items: Sequence[EvidenceItem],
-        languages: dict[str, str] | None = None,
+        languages: Mapping[str, str] | None = None,
     ) -> str:
-        """The user turn: the units under review, then evidence grouped by role."""
+        """The units under review, then the evidence grouped by role."""
         languages = languages or {}
         sections = []
         for role, title, note in SECTION_ORDER:
@@ -153,25 +163,46 @@ class PromptRenderer:
             }
             for unit in units
         ]
-        return self._environment.get_template("user.j2").render(units=safe_units, sections=sections)
+        return self._environment.get_template("evidence.j2").render(
+            units=safe_units, sections=sections
+        )
 
-    def render_verification(self, review_pass: ReviewPass, finding: Finding) -> str:
-        """The user turn of a verification question: the code the finding is about (its hunk
-        and the unit or definition holding its lines) and the claim, nothing else."""
-        relevant = [
-            item
-            for item in review_pass.items
-            if item.path == finding.path
-            and item.role != "map"
-            and item.start_line <= finding.end_line
-            and finding.start_line <= item.end_line
-        ]
-        blocks = [render_block(item, "") for item in relevant]
-        safe = {
-            "path": neutralize(finding.path),
-            "start_line": finding.start_line,
-            "end_line": finding.end_line,
-            "title": neutralize(finding.title),
-            "message": neutralize(finding.message),
-        }
-        return self._environment.get_template("verify_user.j2").render(blocks=blocks, finding=safe)
+    def render_user(
+        self,
+        units: Sequence[ChangeUnit],
+        items: Sequence[EvidenceItem],
+        languages: Mapping[str, str] | None = None,
+    ) -> str:
+        """The review question: evidence, then the task with the findings schema."""
+        return question(self.render_evidence(units, items, languages), self.review_task)
+
+    def render_pattern_question(
+        self, evidence: str, path: str, line: int, old: str, new: str, asked: str
+    ) -> str:
+        """A yes/no question about one risky edit, after the same evidence."""
+        old_lines, new_lines = old.splitlines(), new.splitlines()
+        task = self._environment.get_template("task_pattern.j2").render(
+            path=neutralize(path),
+            line=line,
+            fence=fence_for(old + "\n" + new),
+            old_lines=[neutralize(text) for text in old_lines],
+            new_lines=[neutralize(text) for text in new_lines],
+            question=asked,
+            schema=_compact_json(VERIFY_SCHEMA),
+        )
+        return question(evidence, task)
+
+    def render_verification(self, evidence: str, finding: Finding) -> str:
+        """A yes/no question about one finding's claim, after the same evidence."""
+        claim = f"{finding.title}\n{finding.message}"[:MAX_CLAIM_CHARS]
+        title, _, message = claim.partition("\n")
+        task = self._environment.get_template("task_verify.j2").render(
+            path=neutralize(finding.path),
+            start_line=finding.start_line,
+            end_line=finding.end_line,
+            fence=fence_for(claim),
+            title=neutralize(title),
+            message=neutralize(message),
+            schema=_compact_json(VERIFY_SCHEMA),
+        )
+        return question(evidence, task)

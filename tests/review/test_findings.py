@@ -45,7 +45,9 @@ def _pass() -> ReviewPass:
         EvidenceItem("caller", "shop/checkout.py", "price_of", 40, 41, 3.0, "calls it",
                      tuple(CALLER.items())),
     )  # fmt: skip
-    return ReviewPass(1, (unit,), items, (), "system", "user", 500, 2000, "test")
+    return ReviewPass(
+        1, (unit,), items, (), "system", "evidence\ntask", "evidence", 500, 2000, "test"
+    )
 
 
 def _context(defined: set[str] | None = None) -> GroundingContext:

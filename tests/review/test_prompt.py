@@ -76,14 +76,27 @@ def test_user_turn_groups_evidence_by_role_in_a_fixed_order() -> None:
     assert "`Calc.total` (method) in `pkg/mod.py`, lines 10-12" in user
 
 
-def test_system_prompt_carries_the_schema_and_the_need_more_context_rule() -> None:
-    system = PromptRenderer().system_prompt
-    assert '"need_more_context"' in system
-    assert "NEED_MORE_CONTEXT" in system
-    assert '"findings"' in system
+def test_review_task_carries_the_schema_and_the_need_more_context_rule() -> None:
+    renderer = PromptRenderer()
+    assert '"need_more_context"' in renderer.review_task
+    assert "NEED_MORE_CONTEXT" in renderer.review_task
+    assert renderer.render_user([_unit()], []).endswith(renderer.review_task)
+    assert "schema" not in renderer.system_prompt
+
+
+def test_narrow_questions_share_the_evidence_prefix() -> None:
+    renderer = PromptRenderer()
+    evidence = renderer.render_evidence([_unit()], [_item(((10, "def total(self):"),))])
+    asked = renderer.render_pattern_question(
+        evidence, "pkg/mod.py", 11, "if x >= 1:", "if x > 1:", "Is the boundary right?"
+    )
+    assert asked.startswith(evidence)
+    assert "- if x >= 1:" in asked and "+ if x > 1:" in asked
+    assert renderer.render_user([_unit()], [_item(((10, "def total(self):"),))]).startswith(
+        evidence
+    )
 
 
 def test_a_user_template_folder_overrides_the_shipped_template(tmp_path: Path) -> None:
-    (tmp_path / "user.j2").write_text("CUSTOM {{ units | length }}", encoding="utf-8")
-    user = PromptRenderer(str(tmp_path)).render_user([_unit()], [])
-    assert user == "CUSTOM 1"
+    (tmp_path / "evidence.j2").write_text("CUSTOM {{ units | length }}", encoding="utf-8")
+    assert PromptRenderer(str(tmp_path)).render_evidence([_unit()], []) == "CUSTOM 1"

@@ -1,0 +1,287 @@
+"""Risky edit shapes found in the diff itself, each turned into a yes/no question.
+
+A small model writes poor reviews but classifies well. So instead of relying on an open "find
+the bugs" prompt alone, the diff is scanned for the edits that most often introduce defects
+(a flipped or shifted comparison, a negated condition, handling of an exception or a None
+removed or narrowed, arguments or parameters reordered, a default, a return value or a key
+changed), and for each one the model answers a narrow question with the evidence in view: is
+this change intended? Line numbers and the quoted code come from the diff, never from the
+model, so such findings always point at real lines.
+
+The detectors are textual and language-agnostic (they look at aligned removed/added lines),
+which keeps them cheap and predictable; they over-ask rather than miss, since the model's
+answer decides.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from mythos_review.types import ChangeUnit, DiffLine, Hunk, Severity
+
+_COMPARISON = re.compile(r"<=|>=|==|!=|===|!==|<(?![<=])|>(?![>=])|\bis\s+not\b|\bnot\s+in\b")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
+_STRING = re.compile(r"""(["'])(?:\\.|(?!\1).)*\1""")
+_HANDLER = re.compile(r"^\s*(?:except\b|catch\b|rescue\b|\}\s*catch\b|recover\(\))")
+_HANDLER_TYPES = re.compile(r"^\s*(?:\}\s*)?(?:except|catch|rescue)\s*\(?\s*([^:){]*)")
+_NULL_CHECK = re.compile(
+    r"\bis\s+(?:not\s+)?None\b|[!=]==?\s*(?:None|null|nil|nullptr|NULL|undefined)\b"
+    r"|\b(?:None|null|nil|nullptr|NULL)\s*[!=]==?|\bif\s+not\s+\w+|\bif\s*\(\s*!\s*\w+"
+)
+_NEGATION = re.compile(r"\bnot\s+|!(?!=)")
+_CALL_ARGS = re.compile(r"([A-Za-z_][\w.]*)\s*\(([^()]*)\)")
+_DEFINITION = re.compile(r"^\s*(?:export\s+)?(?:async\s+)?(?:def|func|fn|function)\s+\w+\s*\(")
+_RETURN = re.compile(r"^\s*return\b\s*(.*)")
+_SIMILAR = 0.6
+"""Minimum similarity for a removed and an added line to count as one line edited."""
+
+
+@dataclass(frozen=True)
+class PatternHit:
+    """One risky edit: where it is, what changed, and the question to ask about it."""
+
+    kind: str
+    title: str
+    """The finding's title if the model says the change is not intended."""
+    question: str
+    line: int
+    """New-side line of the edit (for a removal: the line after the gap)."""
+    old_text: str
+    new_text: str
+    severity: Severity
+    category: str
+
+
+def _pairs(hunk: Hunk) -> Iterator[tuple[list[DiffLine], list[DiffLine]]]:
+    """Runs of removed lines and the added lines that replace them."""
+    removed: list[DiffLine] = []
+    added: list[DiffLine] = []
+    for line in hunk.lines:
+        if line.kind == "-":
+            if added:
+                yield removed, added
+                removed, added = [], []
+            removed.append(line)
+        elif line.kind == "+":
+            added.append(line)
+        else:
+            if removed or added:
+                yield removed, added
+            removed, added = [], []
+    if removed or added:
+        yield removed, added
+
+
+def _aligned(
+    removed: Sequence[DiffLine], added: Sequence[DiffLine]
+) -> list[tuple[DiffLine, DiffLine]]:
+    """Removed and added lines that are edits of each other (most similar first match)."""
+    pairs = []
+    used: set[int] = set()
+    for old in removed:
+        best, best_ratio = None, _SIMILAR
+        for index, new in enumerate(added):
+            if index in used:
+                continue
+            ratio = difflib.SequenceMatcher(None, old.text.strip(), new.text.strip()).ratio()
+            if ratio >= best_ratio:
+                best, best_ratio = index, ratio
+        if best is not None:
+            used.add(best)
+            pairs.append((old, added[best]))
+    return pairs
+
+
+def _without(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub("\x00", text).replace(" ", "")
+
+
+def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
+    """What kind of risky edit turns ``old`` into ``new``, if any."""
+    before, after = old.text.strip(), new.text.strip()
+    line = new.new_line or 0
+
+    def hit(kind: str, title: str, question: str, severity: Severity, category: str) -> PatternHit:
+        return PatternHit(kind, title, question, line, before, after, severity, category)
+
+    old_ops, new_ops = _COMPARISON.findall(before), _COMPARISON.findall(after)
+    if old_ops != new_ops and _without(_COMPARISON, before) == _without(_COMPARISON, after):
+        yield hit(
+            "comparison",
+            f"Comparison changed from `{' '.join(old_ops)}` to `{' '.join(new_ops)}`",
+            "The comparison operator changed. Does the new comparison still include and exclude "
+            "exactly the values that the names, docstrings, callers and tests expect "
+            "(think of the boundary value)?",
+            "high",
+            "bug",
+        )
+        return
+    if _NUMBER.findall(before) != _NUMBER.findall(after) and _without(_NUMBER, before) == _without(
+        _NUMBER, after
+    ):
+        yield hit(
+            "number",
+            "A constant or boundary value changed",
+            "A number in this line changed. Is the new value what the names, docstrings, "
+            "callers and tests expect, or is it off by one or simply wrong?",
+            "medium",
+            "bug",
+        )
+        return
+    if _without(_NEGATION, before) == _without(_NEGATION, after) and before != after:
+        yield hit(
+            "negation",
+            "Condition inverted",
+            "A negation was added or removed, inverting this condition. Is the inverted "
+            "behaviour intended?",
+            "high",
+            "bug",
+        )
+        return
+    if _STRING.findall(before) != _STRING.findall(after) and _without(_STRING, before) == _without(
+        _STRING, after
+    ):
+        yield hit(
+            "literal",
+            "A string literal or key changed",
+            "A string literal (for example a dictionary key, an attribute or a message) "
+            "changed. Does the rest of the code, its callers and tests still use the old one?",
+            "medium",
+            "bug",
+        )
+        return
+    old_returns, new_returns = _RETURN.match(before), _RETURN.match(after)
+    if old_returns and new_returns and old_returns.group(1) != new_returns.group(1):
+        yield hit(
+            "return",
+            "Return value changed",
+            "The value returned here changed. Do the callers and tests still get what they "
+            "expect (type, meaning, None or not)?",
+            "high",
+            "api-contract",
+        )
+        return
+    old_calls = {name: args for name, args in _CALL_ARGS.findall(before)}
+    for name, args in _CALL_ARGS.findall(after):
+        previous = old_calls.get(name)
+        if previous is None or previous == args:
+            continue
+        old_args = [a.strip() for a in previous.split(",")]
+        new_args = [a.strip() for a in args.split(",")]
+        if sorted(old_args) == sorted(new_args):
+            is_definition = bool(_DEFINITION.match(after))
+            yield hit(
+                "order",
+                "Parameters reordered" if is_definition else "Arguments reordered",
+                (
+                    "The order of the parameters changed. Do all callers shown pass their "
+                    "arguments in the new order?"
+                    if is_definition
+                    else "The order of the arguments changed. Does the function being called "
+                    "expect them in the new order?"
+                ),
+                "high",
+                "api-contract" if is_definition else "bug",
+            )
+            return
+        if _DEFINITION.match(after) and len(old_args) == len(new_args):
+            yield hit(
+                "signature",
+                "Signature or default value changed",
+                "A parameter or its default value changed. Do the callers and tests shown still "
+                "work with the new signature?",
+                "medium",
+                "api-contract",
+            )
+            return
+
+
+def _removal_hits(
+    removed: Sequence[DiffLine], added: Sequence[DiffLine], gap: int
+) -> Iterator[PatternHit]:
+    """Handlers and None checks that the edit removed or narrowed."""
+    old_handlers = [line.text for line in removed if _HANDLER.match(line.text)]
+    new_handlers = [line.text for line in added if _HANDLER.match(line.text)]
+    old_text = "\n".join(line.text for line in removed)
+    new_text = "\n".join(line.text for line in added)
+    if old_handlers and len(new_handlers) < len(old_handlers):
+        yield PatternHit(
+            "handler-removed",
+            "Exception handling removed",
+            "An exception handler was removed. Can the exception it handled still happen here, "
+            "and do the callers, tests or docstring expect it to be handled or translated?",
+            gap,
+            old_text.strip(),
+            new_text.strip(),
+            "high",
+            "error-handling",
+        )
+        return
+    old_types = {t.strip() for h in old_handlers for t in _types(h)}
+    new_types = {t.strip() for h in new_handlers for t in _types(h)}
+    if old_handlers and new_handlers and old_types - new_types:
+        yield PatternHit(
+            "handler-narrowed",
+            "Exception handling narrowed",
+            f"The handler no longer catches {', '.join(sorted(old_types - new_types))}. "
+            "Can that still be raised here, and is it now left unhandled?",
+            gap,
+            old_text.strip(),
+            new_text.strip(),
+            "high",
+            "error-handling",
+        )
+        return
+    if len(_NULL_CHECK.findall(old_text)) > len(_NULL_CHECK.findall(new_text)):
+        yield PatternHit(
+            "null-check-removed",
+            "None/null check removed",
+            "A check for None (null) or an empty value was removed. Can the value still be "
+            "None or empty here, and what happens then?",
+            gap,
+            old_text.strip(),
+            new_text.strip(),
+            "high",
+            "bug",
+        )
+
+
+def _types(handler: str) -> list[str]:
+    match = _HANDLER_TYPES.match(handler)
+    if not match:
+        return []
+    names = match.group(1).split(" as ")[0].strip("() ")
+    return [name for name in re.split(r"[,|]", names) if name.strip()]
+
+
+def detect(unit: ChangeUnit) -> list[PatternHit]:
+    """Risky edits inside the unit's changed lines (or deletion points), in line order."""
+    inside = set(unit.changed_lines) | set(unit.deletion_points)
+    hits: list[PatternHit] = []
+    for hunk in unit.hunks:
+        for removed, added in _pairs(hunk):
+            if not removed:
+                continue
+            anchor = next((line.new_line for line in added if line.new_line), None)
+            gap = anchor or _gap_line(hunk, removed[-1])
+            if gap not in inside and not any(line.new_line in inside for line in added):
+                continue
+            found = [h for old, new in _aligned(removed, added) for h in _edit_hits(old, new)]
+            found += list(_removal_hits(removed, added, gap))
+            hits.extend(found)
+    unique = {(h.kind, h.line): h for h in hits}
+    return sorted(unique.values(), key=lambda h: (h.line, h.kind))
+
+
+def _gap_line(hunk: Hunk, last_removed: DiffLine) -> int:
+    """The new-side line just after a pure removal (where the removed code used to be)."""
+    seen = False
+    for line in hunk.lines:
+        if line is last_removed:
+            seen = True
+        elif seen and line.new_line:
+            return line.new_line
+    return hunk.new_end
