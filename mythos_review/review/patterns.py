@@ -16,6 +16,7 @@ answer decides.
 from __future__ import annotations
 
 import difflib
+import keyword
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ _NULL_CHECK = re.compile(
     r"|\b(?:None|null|nil|nullptr|NULL)\s*[!=]==?|\bif\s+not\s+\w+|\bif\s*\(\s*!\s*\w+"
 )
 _NEGATION = re.compile(r"\bnot\s+|!(?!=)")
+_OFF_BY_ONE = re.compile(r"\s*[-+]\s*1\b(?!\.)")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 _CALL_ARGS = re.compile(r"([A-Za-z_][\w.]*)\s*\(([^()]*)\)")
 _DEFINITION = re.compile(r"^\s*(?:export\s+)?(?:async\s+)?(?:def|func|fn|function)\s+\w+\s*\(")
 _RETURN = re.compile(r"^\s*return\b\s*(.*)")
@@ -96,19 +99,30 @@ def _aligned(
 
 
 def _without(pattern: re.Pattern[str], text: str) -> str:
-    return pattern.sub("\x00", text).replace(" ", "")
+    return pattern.sub("", text).replace(" ", "")
+
+
+def _strings(text: str) -> list[str]:
+    return [match.group(0) for match in _STRING.finditer(text)]
+
+
+def _same_but(pattern: re.Pattern[str], before: str, after: str) -> bool:
+    """The two lines differ only in what ``pattern`` matches (spaces ignored)."""
+    found_before = [m.group(0) for m in pattern.finditer(before)]
+    found_after = [m.group(0) for m in pattern.finditer(after)]
+    return found_before != found_after and _without(pattern, before) == _without(pattern, after)
 
 
 def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
-    """What kind of risky edit turns ``old`` into ``new``, if any."""
+    """What kind of risky edit turns ``old`` into ``new``, if any (the first that fits)."""
     before, after = old.text.strip(), new.text.strip()
     line = new.new_line or 0
 
     def hit(kind: str, title: str, question: str, severity: Severity, category: str) -> PatternHit:
         return PatternHit(kind, title, question, line, before, after, severity, category)
 
-    old_ops, new_ops = _COMPARISON.findall(before), _COMPARISON.findall(after)
-    if old_ops != new_ops and _without(_COMPARISON, before) == _without(_COMPARISON, after):
+    if _same_but(_COMPARISON, before, after):
+        old_ops, new_ops = _COMPARISON.findall(before), _COMPARISON.findall(after)
         yield hit(
             "comparison",
             f"Comparison changed from `{' '.join(old_ops)}` to `{' '.join(new_ops)}`",
@@ -119,9 +133,50 @@ def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
             "bug",
         )
         return
-    if _NUMBER.findall(before) != _NUMBER.findall(after) and _without(_NUMBER, before) == _without(
-        _NUMBER, after
-    ):
+    if _same_but(_OFF_BY_ONE, before, after):
+        yield hit(
+            "boundary",
+            "Boundary shifted by one",
+            "A `+ 1` or `- 1` was added or removed. Is the new boundary what the names, "
+            "docstrings, callers and tests expect, or is it off by one?",
+            "high",
+            "bug",
+        )
+        return
+    old_calls = dict(_CALL_ARGS.findall(before))
+    for name, args in _CALL_ARGS.findall(after):
+        previous = old_calls.get(name)
+        if previous is None or previous == args:
+            continue
+        old_args = [a.strip() for a in previous.split(",")]
+        new_args = [a.strip() for a in args.split(",")]
+        is_definition = bool(_DEFINITION.match(after))
+        if sorted(old_args) == sorted(new_args):
+            yield hit(
+                "order",
+                "Parameters reordered" if is_definition else "Arguments reordered",
+                (
+                    "The order of the parameters changed. Do all callers shown pass their "
+                    "arguments in the new order?"
+                    if is_definition
+                    else "The order of the arguments changed. Does the function being called "
+                    "expect them in the new order?"
+                ),
+                "high",
+                "api-contract" if is_definition else "bug",
+            )
+            return
+        if is_definition:
+            yield hit(
+                "signature",
+                "Signature or default value changed",
+                "A parameter or its default value changed. Do the callers and tests shown still "
+                "work with the new signature?",
+                "medium",
+                "api-contract",
+            )
+            return
+    if _same_but(_NUMBER, before, after):
         yield hit(
             "number",
             "A constant or boundary value changed",
@@ -131,7 +186,7 @@ def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
             "bug",
         )
         return
-    if _without(_NEGATION, before) == _without(_NEGATION, after) and before != after:
+    if _same_but(_NEGATION, before, after):
         yield hit(
             "negation",
             "Condition inverted",
@@ -141,7 +196,7 @@ def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
             "bug",
         )
         return
-    if _STRING.findall(before) != _STRING.findall(after) and _without(_STRING, before) == _without(
+    if _strings(before) != _strings(after) and _without(_STRING, before) == _without(
         _STRING, after
     ):
         yield hit(
@@ -163,40 +218,34 @@ def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
             "high",
             "api-contract",
         )
-        return
-    old_calls = {name: args for name, args in _CALL_ARGS.findall(before)}
-    for name, args in _CALL_ARGS.findall(after):
-        previous = old_calls.get(name)
-        if previous is None or previous == args:
-            continue
-        old_args = [a.strip() for a in previous.split(",")]
-        new_args = [a.strip() for a in args.split(",")]
-        if sorted(old_args) == sorted(new_args):
-            is_definition = bool(_DEFINITION.match(after))
-            yield hit(
-                "order",
-                "Parameters reordered" if is_definition else "Arguments reordered",
-                (
-                    "The order of the parameters changed. Do all callers shown pass their "
-                    "arguments in the new order?"
-                    if is_definition
-                    else "The order of the arguments changed. Does the function being called "
-                    "expect them in the new order?"
-                ),
-                "high",
-                "api-contract" if is_definition else "bug",
-            )
-            return
-        if _DEFINITION.match(after) and len(old_args) == len(new_args):
-            yield hit(
-                "signature",
-                "Signature or default value changed",
-                "A parameter or its default value changed. Do the callers and tests shown still "
-                "work with the new signature?",
-                "medium",
-                "api-contract",
-            )
-            return
+
+
+_CONSTANTS = frozenset({"true", "false", "null", "nil", "nullptr", "undefined", "this", "self"})
+
+
+def _is_name(token: str) -> bool:
+    """An identifier that a rename could change (not a keyword or a literal constant)."""
+    return token.isidentifier() and not keyword.iskeyword(token) and token.lower() not in _CONSTANTS
+
+
+def _is_rename(pairs: Sequence[tuple[DiffLine, DiffLine]]) -> bool:
+    """Every edited line differs only by identifiers renamed one-to-one: a refactoring."""
+    old_tokens = {token for old, _ in pairs for token in _TOKEN.findall(old.text)}
+    new_tokens = {token for _, new in pairs for token in _TOKEN.findall(new.text)}
+    mapping: dict[str, str] = {}
+    for old, new in pairs:
+        before, after = _TOKEN.findall(old.text), _TOKEN.findall(new.text)
+        if len(before) != len(after):
+            return False
+        for a, b in zip(before, after, strict=True):
+            if a == b:
+                continue
+            fresh = b not in old_tokens and a not in new_tokens  # not a swap of two names
+            if not (_is_name(a) and _is_name(b) and fresh):
+                return False
+            if mapping.setdefault(a, b) != b:
+                return False
+    return bool(pairs)
 
 
 def _removal_hits(
@@ -269,7 +318,10 @@ def detect(unit: ChangeUnit) -> list[PatternHit]:
             gap = anchor or _gap_line(hunk, removed[-1])
             if gap not in inside and not any(line.new_line in inside for line in added):
                 continue
-            found = [h for old, new in _aligned(removed, added) for h in _edit_hits(old, new)]
+            aligned = _aligned(removed, added)
+            if len(aligned) == len(removed) == len(added) and _is_rename(aligned):
+                continue
+            found = [h for old, new in aligned for h in _edit_hits(old, new)]
             found += list(_removal_hits(removed, added, gap))
             hits.extend(found)
     unique = {(h.kind, h.line): h for h in hits}
