@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-CPU_PROMPT_TOKENS = 2048
+CPU_PROMPT_TOKENS = 1024
 """Default prompt budget on a CPU: prefill of the 1.5B model runs at tens of tokens per
 second there, so a pass stays near 20 s only with a small prompt (docs/PERFORMANCE.md)."""
 
