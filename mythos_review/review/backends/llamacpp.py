@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.review.backends.base import Chat, DecodingSettings, Generation
-from mythos_review.review.devices import detect
+from mythos_review.review.devices import free_cores
 from mythos_review.review.models import ModelSpec, model_path
 from mythos_review.review.tokenizer import ChatTokenizer, read_gguf_metadata
 
@@ -70,7 +70,7 @@ class LlamaCppBackend:
         llama_cpp = _import_llama_cpp()
         n_ctx = max_prompt_tokens + max_new_tokens
         _check_context_fits(gguf_path, n_ctx)
-        threads = n_threads or detect().cores
+        threads = n_threads or free_cores()
         self._chat = chat
         self._model_name = model_name
         self._revision = revision

@@ -191,11 +191,11 @@ def choose_model(settings: Settings) -> ModelChoice:
     known = ", ".join(sorted(MODELS))
     if Path(model).suffix == ".gguf":
         raise UsageError(f"only the embedded GGUF models are supported: {known}")
-    if backend == "llamacpp":
-        raise UsageError(f"the llamacpp backend runs the embedded models: {known}")
     if "/" not in model and not Path(model).exists():
         raise UsageError(
             f"unknown model {model!r}; known embedded models: {known}; "
             "or give a model folder or a hub id such as google/gemma-3-4b-it"
         )
+    if backend == "llamacpp":
+        raise UsageError(f"the llamacpp backend runs the embedded models: {known}")
     return _transformers_checkpoint(model, settings)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.review.backends.base import Chat, DecodingSettings, Generation
+from mythos_review.review.devices import detect, free_cores
 from mythos_review.review.models import model_cache_dir, model_path, resolve_model
 from mythos_review.review.tokenizer import ChatTokenizer, read_gguf_metadata
 
@@ -39,7 +40,6 @@ GPU_INSTALL_HINT = "pip install 'mythos-review[transformers,gpu]'"
 _DENSE_FORMAT = 1
 """Bump when the dense checkpoint written from a GGUF changes, to ignore older ones."""
 
-_NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CPU_BATCH_SIZE = 1
@@ -196,7 +196,7 @@ class TransformersBackend:
         self._device = _choose_device(torch, device)
         self._dtype = _choose_dtype(torch, dtype, self._device)
         if "OMP_NUM_THREADS" not in os.environ:
-            torch.set_num_threads(torch_threads())
+            torch.set_num_threads(free_cores())
         source = _resolve_source(model, revision, self._dtype)
         self._name = model_name or _display_name(model)
         self._revision = source.revision
@@ -405,35 +405,10 @@ def _quiet(transformers: Any) -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def torch_threads() -> int:
-    """The cores no other process keeps busy (at least one), honouring CPU affinity.
-
-    torch's parallel kernels wait at a barrier for every thread; a thread without a free core
-    stalls each of hundreds of small operations per token for a scheduler tick. Measured with the
-    0.5B model on 2 cores while another process kept them busy: 2 threads decoded 1.2 tokens/s,
-    1 thread 7.1.
-    """
-    cores = len(os.sched_getaffinity(0))
-    busy = round(os.getloadavg()[0])
-    return max(1, min(cores, cores - busy))
-
-
 def _choose_device(torch: Any, device: str) -> str:
     if device != "auto":
         return device
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX), per /proc/cpuinfo."""
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            return bool(_NATIVE_BF16_FLAGS & set(line.split()))
-    return False
 
 
 def _choose_dtype(torch: Any, dtype: str, device: str) -> Any:
@@ -445,7 +420,7 @@ def _choose_dtype(torch: Any, dtype: str, device: str) -> Any:
         return chosen
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    return torch.bfloat16 if detect().native_bf16 else torch.float32
 
 
 def _quantization_config(torch: Any, quantize: Quantization, on_gpu: bool) -> Any:
