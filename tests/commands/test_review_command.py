@@ -1,0 +1,140 @@
+"""``mythos review --dry-run`` through the real CLI on real repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mythos_review.cli import main
+from mythos_review.errors import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from tests.conftest import GitRepo, GitRepoFactory
+
+SOURCE = """\
+class Cart:
+    def __init__(self):
+        self.items = []
+
+    @property
+    def count(self):
+        return len(self.items)
+
+    def total(self, prices):
+        return sum(prices[item] for item in self.items)
+"""
+
+
+@pytest.fixture
+def staged(git_repo: GitRepoFactory) -> GitRepo:
+    repo = git_repo()
+    repo.write("shop/cart.py", SOURCE)
+    repo.write("tests/test_cart.py", "from shop.cart import Cart\n\n\ndef test_total():\n"
+               "    assert Cart().total({}) == 0\n")  # fmt: skip
+    repo.commit("base")
+    repo.write("shop/cart.py", SOURCE.replace("prices[item]", "prices.get(item, 0)"))
+    repo.stage()
+    return repo
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_staged_method_change_names_the_method_and_its_lines(
+    staged: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "review", "-C", str(staged.path), "--staged", "--dry-run",
+                        "--format", "json")  # fmt: skip
+    assert code == EXIT_OK
+    document = json.loads(out)
+    (unit,) = document["units"]
+    assert (unit["path"], unit["symbol"], unit["kind"]) == ("shop/cart.py", "Cart.total", "method")
+    assert (unit["start_line"], unit["end_line"], unit["changed_lines"]) == (9, 10, [10])
+    (review_pass,) = document["passes"]
+    assert review_pass["prompt_tokens"] <= review_pass["budget"]
+    roles = {item["role"] for item in review_pass["context"]}
+    assert {"unit", "hunk", "test"} <= roles
+    assert document["findings"] == [] and document["model"] is None
+
+
+def test_explain_goes_to_stderr_and_text_to_stdout(
+    staged: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "review", "-C", str(staged.path), "--dry-run", "--explain",
+                          "--show-prompt")  # fmt: skip
+    assert code == EXIT_OK
+    assert out.startswith("shop/cart.py:9-10 Cart.total (method), changed lines 10")
+    assert "mapped: lines 10 -> innermost method Cart.total" in err
+    assert "---- user prompt ----" in err and "10+ |" in err
+
+
+def test_several_formats_go_to_their_own_files(
+    staged: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "review.json"
+    code, out, _ = _run(capsys, "review", "-C", str(staged.path), "--dry-run", "--format",
+                        "json", "--output", str(target), "--format", "text")  # fmt: skip
+    assert code == EXIT_OK
+    assert json.loads(target.read_text())["units"][0]["symbol"] == "Cart.total"
+    assert "Cart.total" in out
+
+
+def test_an_empty_diff_has_nothing_to_review(
+    git_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = git_repo()
+    repo.write("a.py", "x = 1\n")
+    repo.commit("base")
+    code, out, _ = _run(capsys, "review", "-C", str(repo.path), "--dry-run")
+    assert (code, out) == (EXIT_OK, "nothing to review\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--commit", "no-such-ref"), "is not a commit"),
+        (("--max-prompt-tokens", "150"), "too small for even the diff"),
+        (("--format", "json", "--format", "text"), "only one --format can go to stdout"),
+        (("--model", "gpt-17"), "unknown model"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    staged: GitRepo, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = _run(capsys, "review", "-C", str(staged.path), "--dry-run", *args)
+    assert code == EXIT_USAGE
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_outside_a_repository_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, "review", "-C", str(tmp_path), "--dry-run")
+    assert code == EXIT_USAGE and "not inside a git repository" in err
+
+
+def test_the_dry_run_imports_no_model_library_and_changes_nothing(staged: GitRepo) -> None:
+    index_before = (staged.path / ".git" / "index").read_bytes()
+    tree_before = {p: p.read_bytes() for p in staged.path.rglob("*") if ".git" not in p.parts
+                   and p.is_file()}  # fmt: skip
+    probe = (
+        "import sys\n"
+        "from mythos_review.cli import main\n"
+        f"code = main(['review', '-C', {str(staged.path)!r}, '--dry-run'])\n"
+        "heavy = [m for m in ('torch', 'transformers', 'llama_cpp') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "raise SystemExit(code)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert (staged.path / ".git" / "index").read_bytes() == index_before
+    assert {p: p.read_bytes() for p in tree_before} == tree_before
+    assert staged.git("status", "--porcelain") == "M  shop/cart.py\n"
