@@ -25,6 +25,7 @@ from mythos_review.review.findings import (
     ground_all,
     parse_answer,
     parse_verdict,
+    shown_lines,
     with_verification,
 )
 from mythos_review.review.patterns import detect
@@ -224,19 +225,32 @@ class PassRunner:
         report.passes.append(current)
 
     def _verified(self, finding: Finding, review_pass: ReviewPass) -> Finding:
-        """Ask a narrower question about one finding: is this claim about this code true?"""
+        """Ask about one finding twice, in opposite framings: is the claim true, and is the
+        changed code correct? Confirmed only when the answers agree (true, and not correct):
+        agreement across framings cancels a small model's leaning towards "yes"."""
         renderer = self.packer.renderer
-        user = renderer.render_verification(review_pass.evidence_prompt, finding)
+        claim = renderer.render_verification(review_pass.evidence_prompt, finding)
+        shown = shown_lines(review_pass).get(finding.path, {})
+        code = [shown.get(n, "") for n in range(finding.start_line, finding.end_line + 1)]
+        correct = renderer.render_correctness_question(
+            review_pass.evidence_prompt, finding.path, finding.start_line, finding.end_line, code
+        )
         try:
-            answer, _ = self.ask(renderer.system_prompt, user, VERIFY_SCHEMA, VERDICT_TOKENS)
-            confirmed, reason = parse_verdict(answer.text)
+            answer, _ = self.ask(renderer.system_prompt, claim, VERIFY_SCHEMA, VERDICT_TOKENS)
+            claim_true, claim_reason = parse_verdict(answer.text)
+            if not claim_true:
+                return with_verification(finding, False, f"rejected: {claim_reason}")
+            answer, _ = self.ask(renderer.system_prompt, correct, VERIFY_SCHEMA, VERDICT_TOKENS)
+            code_correct, code_reason = parse_verdict(answer.text)
         except OverBudget:
             return with_verification(finding, False, "not verified: the question did not fit")
         except AnswerError as error:
             return with_verification(finding, False, f"verification unreadable: {error}")
-        if confirmed:
-            return with_verification(finding, True, f"confirmed: {reason}")
-        return with_verification(finding, False, f"rejected: {reason}")
+        if code_correct:
+            return with_verification(
+                finding, False, f"unconfirmed: the code was also judged correct ({code_reason})"
+            )
+        return with_verification(finding, True, f"confirmed: {claim_reason}")
 
     def _pattern_findings(self, review_pass: ReviewPass) -> list[Finding]:
         """Ask about each risky edit in the pass's units; a "yes" becomes a finding whose

@@ -19,7 +19,7 @@ import jinja2
 from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
 from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, Finding
 
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"
 """Bump when a template changes meaning: cached results are keyed by it."""
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -203,6 +203,22 @@ class PromptRenderer:
             fence=fence_for(claim),
             title=neutralize(title),
             message=neutralize(message),
+            schema=_compact_json(VERIFY_SCHEMA),
+        )
+        return question(evidence, task)
+
+    def render_correctness_question(
+        self, evidence: str, path: str, start_line: int, end_line: int, lines: Sequence[str]
+    ) -> str:
+        """The opposite framing of a verification: is the changed code correct? A small
+        model leans towards "yes" whatever it is asked; a claim is confirmed only when it
+        calls the claim true and the code wrong."""
+        task = self._environment.get_template("task_correct.j2").render(
+            path=neutralize(path),
+            start_line=start_line,
+            end_line=end_line,
+            fence=fence_for("\n".join(lines)),
+            lines=[neutralize(text) for text in lines],
             schema=_compact_json(VERIFY_SCHEMA),
         )
         return question(evidence, task)

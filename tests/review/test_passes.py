@@ -85,10 +85,11 @@ def test_a_pass_asks_for_more_then_reports_a_verified_finding(
             ok(_answer({"findings": [FINDING]})),
             ok(_answer({"verdict": "no", "reason": "pattern question answered separately"})),
             ok(_answer({"verdict": "yes", "reason": "limit items are no longer over"})),
+            ok(_answer({"verdict": "no", "reason": "the docstring says or more"})),
         )
         result = _review(repo, server, tmp_path / "state")
         chats = server.chat_requests
-        assert len(chats) == 4
+        assert len(chats) == 5
         second_user = chats[1].body["messages"][1]["content"]
         assert "asked for by the model" in second_user and "class Basket" in second_user
         assert "Comparison changed" not in second_user
@@ -103,7 +104,7 @@ def test_a_pass_asks_for_more_then_reports_a_verified_finding(
         assert finding.verification.startswith("confirmed")
 
         again = _review(repo, server, tmp_path / "state")
-        assert len(server.chat_requests) == 4, "the second run must come from the cache"
+        assert len(server.chat_requests) == 5, "the second run must come from the cache"
         assert again.findings == result.findings
         assert all(o.cached for o in again.outcomes)
 
@@ -116,6 +117,7 @@ def test_a_pattern_question_answered_yes_becomes_a_finding_on_the_diff_lines(
             ok(_answer({"findings": []})),
             ok(_answer({"verdict": "yes", "reason": "limit itself is no longer over"})),
             ok(_answer({"verdict": "yes", "reason": "the boundary moved"})),
+            ok(_answer({"verdict": "no", "reason": "limit items should count"})),
         )
         result = _review(repo, server, tmp_path / "state")
     (finding,) = result.findings
@@ -134,6 +136,23 @@ def test_a_rejected_verification_drops_the_finding(repo: GitRepo, tmp_path: Path
         result = _review(repo, server, tmp_path / "state")
     assert result.findings == ()
     assert any("rejected" in dropped.reason for dropped in result.dropped)
+
+
+def test_a_claim_not_backed_by_the_opposite_question_stays_unverified(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(
+            ok(_answer({"findings": [FINDING]})),
+            ok(_answer({"verdict": "no", "reason": "intended"})),
+            ok(_answer({"verdict": "yes", "reason": "sounds right"})),
+            ok(_answer({"verdict": "yes", "reason": "the code is fine"})),
+        )
+        result = _review(repo, server, tmp_path / "state")
+        correctness = server.chat_requests[3].body["messages"][1]["content"]
+    (finding,) = result.findings
+    assert not finding.verified and finding.verification.startswith("unconfirmed")
+    assert "Is this code correct" in correctness and "> limit" in correctness
 
 
 def test_an_ungrounded_finding_is_dropped_with_its_reason(repo: GitRepo, tmp_path: Path) -> None:
