@@ -18,6 +18,7 @@ Names with very many users (``get``, ``__init__``) are capped and ranked, never 
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -50,6 +51,14 @@ LOOKUP_LIMIT = 200
 HUNK_CONTEXT = 2
 """Unchanged lines kept around changes in a hunk excerpt (the unit shows the rest)."""
 
+MENTION_WORDS = 3
+"""Identifiers searched for when a unit has no symbol: those of the changed lines first, then
+those of the rest of the unit, longest first."""
+
+MENTION_HITS = 4
+"""Full-text hits kept per searched identifier."""
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new", "initialize"})
 _RETURN = re.compile(r"^\s*return\b|\breturn\b|^\s*yield\b")
 
@@ -259,7 +268,7 @@ class Retriever:
         ]
         names = lookup_names(unit, outline)
         contract = changes_contract(unit, change, outline)
-        callers = self._callers(unit, names, contract)
+        callers = self._callers(unit, names, contract) if names else self._mentions(unit, change)
         candidates = [
             *self._callees(unit, change, outline),
             *callers,
@@ -325,6 +334,50 @@ class Retriever:
                     best[hit.chunk.id] = (item.score, item)
         ranked = sorted((item for _, item in best.values()), key=_rank_key)
         return ranked[:cap]
+
+    def _mentions(self, unit: ChangeUnit, change: FileChange) -> list[EvidenceItem]:
+        """Code elsewhere that mentions the identifiers of the changed lines, by full-text
+        search: the evidence for changes outside any definition, or in a language without a
+        grammar, where there is no symbol to look callers up by."""
+        if change.new_text is None:
+            return []
+        lines = change.new_text.split("\n")
+
+        def words_of(numbers: Iterable[int]) -> list[str]:
+            found = {
+                word
+                for number in numbers
+                if 0 < number <= len(lines)
+                for word in _IDENTIFIER.findall(lines[number - 1])
+                if not keyword.iskeyword(word)
+            }
+            return sorted(found, key=lambda word: (-len(word), word))
+
+        window = range(unit.start_line, unit.end_line + 1)
+        ranked = dict.fromkeys([*words_of(unit.changed_lines), *words_of(window)])
+        items = []
+        for word in list(ranked)[:MENTION_WORDS]:
+            for hit in self.index.search_text(word, limit=MENTION_HITS + 1):
+                chunk = hit.chunk
+                if (
+                    chunk.path == unit.path
+                    and chunk.start_line <= unit.end_line
+                    and (unit.start_line <= chunk.end_line)
+                ):
+                    continue
+                items.append(
+                    EvidenceItem(
+                        role="caller",
+                        path=chunk.path,
+                        symbol=chunk.label,
+                        start_line=chunk.start_line,
+                        end_line=chunk.end_line,
+                        score=1.0,
+                        reason=f"mentions `{word}` at line {hit.line} (full-text search)",
+                        lines=_excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS),
+                    )
+                )
+        return sorted(items, key=_rank_key)[: self.settings.max_callers]
 
     def _callees(
         self, unit: ChangeUnit, change: FileChange, outline: FileOutline

@@ -168,3 +168,29 @@ def test_a_budget_too_small_for_the_diff_is_a_usage_error(
 ) -> None:
     with pytest.raises(UsageError, match="too small for even the diff"):
         reviewed(200)
+
+
+def test_a_language_without_a_grammar_gets_a_window_and_text_search_evidence(
+    git_repo: GitRepoFactory,
+) -> None:
+    repo = git_repo("lua")
+    repo.write(
+        "game/score.lua",
+        "local M = {}\nfunction M.bonus_points(level)\n  return level * 2\nend\nreturn M\n",
+    )
+    repo.write("game/main.py", "import lupa\n\n\ndef start():\n    return run('bonus_points', 3)\n")
+    repo.commit("base")
+    repo.write(
+        "game/score.lua",
+        "local M = {}\nfunction M.bonus_points(level)\n  return level * 3\nend\nreturn M\n",
+    )
+    repo.stage()
+    settings = replace(Settings(), max_prompt_tokens=4000)
+    result = collect_units(repo.path, DiffRequest(staged=True), settings)
+    (unit,) = result.units
+    assert unit.kind == "window" and unit.language is None
+    planned = plan_passes(result, repo.path, settings, EstimateCounter())
+    items = planned.passes[0].items
+    assert any(item.role == "unit" and item.path == "game/score.lua" for item in items)
+    mention = next(item for item in items if item.role == "caller")
+    assert mention.path == "game/main.py" and "full-text search" in mention.reason
