@@ -45,7 +45,7 @@ class Settings:
             "callee": 0.15,
             "caller": 0.15,
             "test": 0.15,
-            "map": 0.10,
+            "map": 0.05,
         }
     )
     """Share of the evidence budget each role may take before lower roles get a turn."""
