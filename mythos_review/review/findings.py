@@ -10,6 +10,8 @@ Grounding is our edge: a finding is kept only when
 5. it does not claim that a name is undefined, missing or not imported when the repository
    defines that name.
 
+The model's severity is capped at ``OPEN_CEILING``.
+
 Every finding that fails a rule is kept aside with the rule it failed.
 """
 
@@ -24,6 +26,11 @@ from typing import Any
 
 from mythos_review.review.schema import CATEGORIES, SEVERITIES
 from mythos_review.types import DroppedFinding, Finding, ReviewPass
+
+OPEN_CEILING = "medium"
+"""The highest severity an answer to the open review question can carry. A small model labels
+almost everything high, even correct fixes; "high" (what fails a commit by default) is kept for
+findings backed by a risky edit seen in the diff itself (``patterns.py``)."""
 
 RELOCATE_DISTANCE = 8
 """How far (in lines) a quote may sit from the lines the model named and still count."""
@@ -194,8 +201,8 @@ def ground(raw: Mapping[str, Any], context: GroundingContext) -> tuple[Finding |
         if context.name_exists(name):
             return None, f"claims `{name}` is undefined or missing, but the repository has it"
     severity = str(raw.get("severity", "medium")).lower()
-    if severity not in SEVERITIES:
-        severity = "medium"
+    if severity not in SEVERITIES or SEVERITIES.index(severity) < SEVERITIES.index(OPEN_CEILING):
+        severity = OPEN_CEILING
     category = str(raw.get("category", "other")).lower()
     if category not in CATEGORIES:
         category = "other"
@@ -254,8 +261,8 @@ _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 def dedupe(findings: Iterable[Finding]) -> tuple[list[Finding], list[DroppedFinding]]:
-    """One finding per fingerprint, and per (path, overlapping lines, category): passes that
-    saw the same code report the same defect once. The verified, then more severe, wins."""
+    """One finding per fingerprint, and per path and overlapping lines: passes and questions
+    that saw the same code report it once. The verified, then the more severe, wins."""
     ordered = sorted(
         findings,
         key=lambda f: (not f.verified, _SEVERITY_RANK[f.severity], f.path, f.start_line),
@@ -270,7 +277,6 @@ def dedupe(findings: Iterable[Finding]) -> tuple[list[Finding], list[DroppedFind
                 if k.fingerprint == finding.fingerprint
                 or (
                     k.path == finding.path
-                    and k.category == finding.category
                     and k.start_line <= finding.end_line
                     and finding.start_line <= k.end_line
                 )

@@ -75,6 +75,7 @@ def test_a_finding_on_changed_lines_with_matching_evidence_is_kept() -> None:
     assert (finding.path, finding.start_line, finding.end_line) == ("shop/pricing.py", 12, 12)
     assert finding.symbol == "Calc.line_total"
     assert finding.verified is False
+    assert finding.severity == "medium", "the model's own 'high' is capped"
 
 
 def test_a_path_that_was_not_shown_is_dropped() -> None:
