@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from mythos_review.context.excerpts import excerpt
 from mythos_review.context.tokens import estimate_tokens
 from mythos_review.review.prompt import PromptRenderer, block_text, question
 from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, OmittedItem, ReviewPass
@@ -75,24 +76,8 @@ class PackRequest:
 
 
 def trim_item(item: EvidenceItem, focus: set[int], radius: int) -> EvidenceItem:
-    """Keep the first line (the signature) and ``radius`` lines around each focus line; each
-    gap becomes one marker line saying how many lines were cut."""
-    keep = {item.lines[0][0]} if item.lines else set()
-    for line in focus:
-        keep.update(range(line - radius, line + radius + 1))
-    trimmed: list[tuple[int, str]] = []
-    cut = 0
-    for number, text in item.lines:
-        if number in keep or number <= 0:
-            if cut:
-                trimmed.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
-                cut = 0
-            trimmed.append((number, text))
-        else:
-            cut += 1
-    if cut:
-        trimmed.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
-    return replace(item, lines=tuple(trimmed))
+    """The item cut to ``radius`` lines around the focus lines (see ``excerpts.excerpt``)."""
+    return replace(item, lines=excerpt(item.lines, focus, radius))
 
 
 class Packer:

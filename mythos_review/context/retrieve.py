@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from mythos_review.code.symbols import outline_file
 from mythos_review.config import Settings
+from mythos_review.context.excerpts import excerpt, head
 from mythos_review.context.repomap import build_repo_map
 from mythos_review.context.tokens import estimate_tokens
 from mythos_review.index.search import Chunk, Index, SearchHit
@@ -74,36 +75,6 @@ class UnitEvidence:
 
 def _numbered(text: str, start_line: int) -> tuple[tuple[int, str], ...]:
     return tuple((start_line + offset, line) for offset, line in enumerate(text.split("\n")))
-
-
-def _excerpt(
-    lines: Sequence[tuple[int, str]], focus: Iterable[int], radius: int
-) -> tuple[tuple[int, str], ...]:
-    """The first line plus ``radius`` lines around each focus line, gaps marked as cut."""
-    wanted = {lines[0][0]} if lines else set()
-    for line in focus:
-        wanted.update(range(line - radius, line + radius + 1))
-    kept: list[tuple[int, str]] = []
-    cut = 0
-    for number, text in lines:
-        if number in wanted:
-            if cut:
-                kept.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
-                cut = 0
-            kept.append((number, text))
-        else:
-            cut += 1
-    if cut:
-        kept.append((0, f"... {cut} line{'s' if cut > 1 else ''} cut ..."))
-    return tuple(kept)
-
-
-def _head(lines: tuple[tuple[int, str], ...], count: int) -> tuple[tuple[int, str], ...]:
-    """The first ``count`` lines, and a marker saying how many more there were."""
-    if len(lines) <= count:
-        return lines
-    rest = len(lines) - count
-    return (*lines[:count], (0, f"... {rest} more line{'s' if rest > 1 else ''} ..."))
 
 
 def hunk_item(change: FileChange, hunk: Hunk, symbol: str) -> EvidenceItem | None:
@@ -305,7 +276,7 @@ class Retriever:
         self, role: str, name: str, hit: SearchHit, score: float, note: str = ""
     ) -> EvidenceItem:
         chunk = hit.chunk
-        lines = _excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS)
+        lines = excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS)
         return EvidenceItem(
             role=role,  # type: ignore[arg-type]
             path=chunk.path,
@@ -374,7 +345,7 @@ class Retriever:
                         end_line=chunk.end_line,
                         score=1.0,
                         reason=f"mentions `{word}` at line {hit.line} (full-text search)",
-                        lines=_excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS),
+                        lines=excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS),
                     )
                 )
         return sorted(items, key=_rank_key)[: self.settings.max_callers]
@@ -420,7 +391,7 @@ class Retriever:
                             f"`{name}` is used at line {line}"
                             + (" (a changed line)" if line in changed else "")
                         ),
-                        lines=_head(_chunk_lines(definition), header + CALLEE_BODY_LINES),
+                        lines=head(_chunk_lines(definition), header + CALLEE_BODY_LINES),
                     )
                 )
         items.sort(key=_rank_key)
@@ -472,7 +443,7 @@ class Retriever:
                     end_line=chunk.end_line,
                     score=0.0,
                     reason=f"test case in a test file for `{PurePosixPath(unit.path).name}`",
-                    lines=_head(_chunk_lines(chunk), 2 * CALL_SITE_RADIUS + 1),
+                    lines=head(_chunk_lines(chunk), 2 * CALL_SITE_RADIUS + 1),
                 )
             )
         return sorted(best.values(), key=_rank_key)[: self.settings.max_tests * 3]
@@ -528,7 +499,7 @@ def more_context_items(
                     end_line=definition.end_line,
                     score=20.0,
                     reason=f"{reason}: `{name}`",
-                    lines=_head(_chunk_lines(definition), header + 2 * CALLEE_BODY_LINES),
+                    lines=head(_chunk_lines(definition), header + 2 * CALLEE_BODY_LINES),
                 )
             )
     return items

@@ -48,6 +48,35 @@ class OverBudget(Exception):
     """A question that would exceed the prompt budget; it is skipped, never sent."""
 
 
+class _Tally:
+    """What the questions of one pass cost, and whether all came from the cache."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.all_cached = True
+
+    def add(self, answer: CachedAnswer, *, was_cached: bool) -> None:
+        self.prompt_tokens += answer.prompt_tokens
+        self.completion_tokens += answer.completion_tokens
+        self.all_cached &= was_cached
+
+    def outcome(
+        self, review_pass: ReviewPass, rounds: int, status: str, raw_answer: str = ""
+    ) -> PassOutcome:
+        return PassOutcome(
+            pass_number=review_pass.number,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            seconds=round(time.monotonic() - self.started, 2),
+            cached=self.all_cached,
+            rounds=rounds,
+            status=status,
+            raw_answer=raw_answer,
+        )
+
+
 class LazyBackend:
     """Loads the model on the first question that the cache cannot answer, never before:
     a fully cached run never imports torch, transformers or llama_cpp."""
@@ -108,6 +137,7 @@ class PassRunner:
         self.changed_spans = changed_spans
         self.max_rounds = max_rounds
         self.verify = verify
+        self._tally = _Tally()
 
     def ask(
         self, system: str, user: str, schema: Mapping[str, Any], max_new_tokens: int
@@ -133,6 +163,7 @@ class PassRunner:
         )
         cached = self.cache.get(key)
         if cached is not None:
+            self._tally.add(cached, was_cached=True)
             return cached, True
         chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         if self.packer.counter.count_chat(chat) > self.packer.budget:
@@ -147,6 +178,7 @@ class PassRunner:
         )
         if generation.finish_reason != "error":
             self.cache.put(key, answer)
+        self._tally.add(answer, was_cached=False)
         return answer, False
 
     def _repack(self, review_pass: ReviewPass, extra: list[EvidenceItem]) -> ReviewPass:
@@ -164,38 +196,25 @@ class PassRunner:
         return self.packer.pack(request)
 
     def run_pass(self, review_pass: ReviewPass, report: RunReport) -> None:
-        started = time.monotonic()
-        prompt_tokens = completion_tokens = 0
-        all_cached = True
-        rounds = 0
+        """Ask the review question (again, with more context, when the model asks for it),
+        then the narrow questions; record what every question of the pass cost."""
+        self._tally = _Tally()
         current = review_pass
+        rounds = 0
         while True:
             rounds += 1
-            answer, cached = self.ask(
+            answer, _ = self.ask(
                 current.system_prompt,
                 current.user_prompt,
                 FINDINGS_SCHEMA,
                 self.decoding.max_new_tokens,
             )
-            all_cached &= cached
-            prompt_tokens += answer.prompt_tokens
-            completion_tokens += answer.completion_tokens
             try:
                 parsed = parse_answer(answer.text)
             except AnswerError as error:
                 status = "truncated" if answer.finish_reason == "length" else "failed"
-                report.outcomes.append(
-                    PassOutcome(
-                        current.number,
-                        prompt_tokens,
-                        completion_tokens,
-                        round(time.monotonic() - started, 2),
-                        all_cached,
-                        rounds,
-                        f"{status}: {error}",
-                        answer.text,
-                    )
-                )
+                failure = f"{status}: {error}"
+                report.outcomes.append(self._tally.outcome(current, rounds, failure, answer.text))
                 report.passes.append(current)
                 return
             if parsed.need_more_context and rounds <= self.max_rounds:
@@ -210,18 +229,7 @@ class PassRunner:
         kept.extend(self._pattern_findings(current))
         for finding in kept:
             report.findings.append(self._verified(finding, current) if self.verify else finding)
-        report.outcomes.append(
-            PassOutcome(
-                current.number,
-                prompt_tokens,
-                completion_tokens,
-                round(time.monotonic() - started, 2),
-                all_cached,
-                rounds,
-                "ok",
-                answer.text,
-            )
-        )
+        report.outcomes.append(self._tally.outcome(current, rounds, "ok", answer.text))
         report.passes.append(current)
 
     def _verified(self, finding: Finding, review_pass: ReviewPass) -> Finding:
