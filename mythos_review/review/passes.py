@@ -28,7 +28,7 @@ from mythos_review.review.findings import (
     shown_lines,
     with_verification,
 )
-from mythos_review.review.patterns import detect
+from mythos_review.review.patterns import PatternHit, detect
 from mythos_review.review.prompt import TEMPLATE_VERSION
 from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
 from mythos_review.types import DroppedFinding, EvidenceItem, Finding, PassOutcome, ReviewPass
@@ -226,9 +226,15 @@ class PassRunner:
         context = GroundingContext(current, self.changed_spans, self.name_exists)
         kept, dropped = ground_all(parsed.findings, context)
         report.dropped.extend(dropped)
-        kept.extend(self._pattern_findings(current))
+        from_patterns = self._pattern_findings(current)
         for finding in kept:
             report.findings.append(self._verified(finding, current) if self.verify else finding)
+        for finding, direction_blind in from_patterns:
+            if direction_blind:
+                note = "unconfirmed: the same edit undone was judged a mistake too"
+                report.findings.append(with_verification(finding, False, note))
+            else:
+                report.findings.append(self._verified(finding, current) if self.verify else finding)
         report.outcomes.append(self._tally.outcome(current, rounds, "ok", answer.text))
         report.passes.append(current)
 
@@ -260,49 +266,61 @@ class PassRunner:
             )
         return with_verification(finding, True, f"confirmed: {claim_reason}")
 
-    def _pattern_findings(self, review_pass: ReviewPass) -> list[Finding]:
-        """Ask about each risky edit in the pass's units; a "yes" becomes a finding whose
-        lines and quoted code come from the diff, and whose severity comes from the pattern."""
+    def _is_mistake(
+        self, review_pass: ReviewPass, path: str, hit: PatternHit, *, reverse: bool
+    ) -> tuple[bool, str] | None:
+        """The model's verdict on a risky edit (or on the same edit undone); None when the
+        question did not fit or the answer was unreadable."""
         renderer = self.packer.renderer
+        old, new = (hit.new_text, hit.old_text) if reverse else (hit.old_text, hit.new_text)
+        user = renderer.render_pattern_question(
+            review_pass.evidence_prompt,
+            path,
+            hit.line,
+            _first_lines(old),
+            _first_lines(new),
+            hit.question,
+        )
+        try:
+            answer, _ = self.ask(renderer.system_prompt, user, VERIFY_SCHEMA, VERDICT_TOKENS)
+            return parse_verdict(answer.text)
+        except (OverBudget, AnswerError):
+            return None
+
+    def _pattern_findings(self, review_pass: ReviewPass) -> list[tuple[Finding, bool]]:
+        """Ask about each risky edit in the pass's units; a "yes" becomes a finding whose
+        lines and quoted code come from the diff, and whose severity comes from the pattern.
+
+        Each finding comes with whether the model also called the edit undone a mistake: a
+        judge that blames both directions of a comparison flip cannot tell a bug from its
+        fix (measured: the 1.5B did so on reversed eval diffs), and such a finding is never
+        confirmed."""
         findings = []
         for unit in review_pass.units:
             for hit in detect(unit):
-                user = renderer.render_pattern_question(
-                    review_pass.evidence_prompt,
-                    unit.path,
-                    hit.line,
-                    _first_lines(hit.old_text),
-                    _first_lines(hit.new_text),
-                    hit.question,
-                )
-                try:
-                    answer, _ = self.ask(
-                        renderer.system_prompt, user, VERIFY_SCHEMA, VERDICT_TOKENS
-                    )
-                    is_mistake, reason = parse_verdict(answer.text)
-                except (OverBudget, AnswerError):
+                verdict = self._is_mistake(review_pass, unit.path, hit, reverse=False)
+                if verdict is None or not verdict[0]:
                     continue
-                if not is_mistake:
-                    continue
+                undone = self._is_mistake(review_pass, unit.path, hit, reverse=True)
+                direction_blind = undone is None or undone[0]
                 quoted = hit.new_text or hit.old_text
                 code = quoted.splitlines()[0] if quoted else ""
                 identity = fingerprint(hit.category, unit.path, unit.symbol, code, hit.title)
-                findings.append(
-                    Finding(
-                        path=unit.path,
-                        start_line=hit.line,
-                        end_line=hit.line,
-                        severity=hit.severity,
-                        category=hit.category,
-                        title=hit.title,
-                        message=reason,
-                        evidence=quoted,
-                        fix=None,
-                        symbol=unit.symbol,
-                        fingerprint=identity,
-                        pass_number=review_pass.number,
-                    )
+                finding = Finding(
+                    path=unit.path,
+                    start_line=hit.line,
+                    end_line=hit.line,
+                    severity=hit.severity,
+                    category=hit.category,
+                    title=hit.title,
+                    message=verdict[1],
+                    evidence=quoted,
+                    fix=None,
+                    symbol=unit.symbol,
+                    fingerprint=identity,
+                    pass_number=review_pass.number,
                 )
+                findings.append((finding, direction_blind))
         return findings
 
     def run(self, passes: Sequence[ReviewPass], progress: Progress | None = None) -> RunReport:

@@ -116,14 +116,33 @@ def test_a_pattern_question_answered_yes_becomes_a_finding_on_the_diff_lines(
         server.script(
             ok(_answer({"findings": []})),
             ok(_answer({"verdict": "yes", "reason": "limit itself is no longer over"})),
+            ok(_answer({"verdict": "no", "reason": "going back to >= is what the doc says"})),
             ok(_answer({"verdict": "yes", "reason": "the boundary moved"})),
             ok(_answer({"verdict": "no", "reason": "limit items should count"})),
         )
         result = _review(repo, server, tmp_path / "state")
+        undone = server.chat_requests[2].body["messages"][1]["content"]
+    assert "- return len(basket.items) > limit" in undone
+    assert "+ return len(basket.items) >= limit" in undone
     (finding,) = result.findings
     assert finding.title.startswith("Comparison changed from `>=` to `>`")
     assert (finding.start_line, finding.severity, finding.verified) == (6, "high", True)
     assert finding.evidence == "return len(basket.items) > limit"
+
+
+def test_a_judge_that_blames_both_directions_confirms_nothing(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(
+            ok(_answer({"findings": []})),
+            ok(_answer({"verdict": "yes", "reason": "looks wrong"})),
+            ok(_answer({"verdict": "yes", "reason": "looks wrong too"})),
+        )
+        result = _review(repo, server, tmp_path / "state")
+        assert len(server.chat_requests) == 3
+    (finding,) = result.findings
+    assert not finding.verified and "undone" in finding.verification
 
 
 def test_a_rejected_verification_drops_the_finding(repo: GitRepo, tmp_path: Path) -> None:
