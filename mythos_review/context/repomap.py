@@ -99,7 +99,7 @@ def rank_definitions(
         if not targets:
             continue
         weight = math.sqrt(count) * _name_weight(name, len(targets)) * (0.1 if from_test else 1)
-        for target in targets:
+        for target in sorted(targets):
             if target != path:
                 edges[path][target] = edges[path].get(target, 0.0) + weight
                 uses.append((path, target, name, weight))

@@ -74,6 +74,8 @@ def first_json_object(text: str) -> Any:
 def parse_answer(text: str) -> ParsedAnswer:
     """Read the model's answer; anything that is not the schema's shape is an AnswerError."""
     document = first_json_object(text)
+    if "findings" not in document and "need_more_context" not in document:
+        raise AnswerError('the answer has neither "findings" nor "need_more_context"')
     raw_findings = document.get("findings", [])
     if not isinstance(raw_findings, list):
         raise AnswerError('"findings" is not a list')

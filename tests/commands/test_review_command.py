@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,19 @@ def test_the_dry_run_imports_no_model_library_and_changes_nothing(staged: GitRep
     assert (staged.path / ".git" / "index").read_bytes() == index_before
     assert {p: p.read_bytes() for p in tree_before} == tree_before
     assert staged.git("status", "--porcelain") == "M  shop/cart.py\n"
+
+
+def test_prompts_are_the_same_in_every_process(staged: GitRepo) -> None:
+    """The answer cache is keyed by the prompt: any order that depends on Python's per-process
+    hash seed (set iteration) would make a second run miss the cache."""
+    documents = []
+    for seed in ("1", "2", "3"):
+        completed = subprocess.run(
+            [sys.executable, "-m", "mythos_review", "review", "-C", str(staged.path),
+             "--dry-run", "--format", "json"],
+            capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed},
+        )  # fmt: skip
+        assert completed.returncode == EXIT_OK, completed.stderr
+        passes = json.loads(completed.stdout)["passes"]
+        documents.append([(p["prompt_tokens"], p["context"]) for p in passes])
+    assert documents[0] == documents[1] == documents[2]
