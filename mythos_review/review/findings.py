@@ -55,6 +55,28 @@ class AnswerError(ValueError):
 class ParsedAnswer:
     findings: tuple[dict[str, Any], ...]
     need_more_context: tuple[str, ...]
+    complete: bool = True
+    """False when the answer was cut off (token limit) and only its whole findings were kept."""
+
+
+def _salvage(text: str) -> ParsedAnswer | None:
+    """The complete findings of an answer cut off inside its ``findings`` list."""
+    start = re.search(r'"findings"\s*:\s*\[', text)
+    if start is None:
+        return None
+    decoder = json.JSONDecoder()
+    position = start.end()
+    findings: list[dict[str, Any]] = []
+    while True:
+        position = len(text) - len(text[position:].lstrip(" \t\r\n,"))
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            break
+        if not isinstance(value, dict):
+            break
+        findings.append(value)
+    return ParsedAnswer(findings=tuple(findings), need_more_context=(), complete=False)
 
 
 def first_json_object(text: str) -> Any:
@@ -72,10 +94,17 @@ def first_json_object(text: str) -> Any:
 
 
 def parse_answer(text: str) -> ParsedAnswer:
-    """Read the model's answer; anything that is not the schema's shape is an AnswerError."""
-    document = first_json_object(text)
+    """Read the model's answer; anything that is not the schema's shape is an AnswerError,
+    except an answer cut off inside its findings list, whose complete findings are kept."""
+    try:
+        document = first_json_object(text)
+    except AnswerError:
+        document = {}
     if "findings" not in document and "need_more_context" not in document:
-        raise AnswerError('the answer has neither "findings" nor "need_more_context"')
+        salvaged = _salvage(text)
+        if salvaged is None:
+            raise AnswerError('the answer has neither "findings" nor "need_more_context"')
+        return salvaged
     raw_findings = document.get("findings", [])
     if not isinstance(raw_findings, list):
         raise AnswerError('"findings" is not a list')

@@ -235,7 +235,8 @@ class PassRunner:
                 report.findings.append(with_verification(finding, False, note))
             else:
                 report.findings.append(self._verified(finding, current) if self.verify else finding)
-        report.outcomes.append(self._tally.outcome(current, rounds, "ok", answer.text))
+        status = "ok" if parsed.complete else "truncated: the complete findings were kept"
+        report.outcomes.append(self._tally.outcome(current, rounds, status, answer.text))
         report.passes.append(current)
 
     def _verified(self, finding: Finding, review_pass: ReviewPass) -> Finding:

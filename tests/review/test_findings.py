@@ -147,6 +147,15 @@ def test_answers_are_read_from_fenced_or_chatty_json() -> None:
         parse_answer('{"findings": "none"}')
 
 
+def test_an_answer_cut_off_keeps_its_complete_findings() -> None:
+    whole = '{"path": "a.py", "start_line": 1, "end_line": 1, "title": "t"}'
+    parsed = parse_answer('{"findings": [' + whole + ', {"path": "a.py", "start_li')
+    assert not parsed.complete
+    assert parsed.findings == ({"path": "a.py", "start_line": 1, "end_line": 1, "title": "t"},)
+    assert parse_answer('{"findings": []}').complete
+    assert parse_answer('{"findings": [{"path": "a.py", "sta').findings == ()
+
+
 def test_verdicts_are_yes_or_no() -> None:
     assert parse_verdict('{"verdict": "yes", "reason": "r"}') == (True, "r")
     assert parse_verdict('{"verdict": "NO", "reason": ""}') == (False, "")
