@@ -139,6 +139,23 @@ class IndexCorrupt(Exception):
     """The database file is damaged; the caller replaces it."""
 
 
+WAL_SWITCH_ATTEMPTS = 100
+"""Switching a new database to WAL needs a lock that SQLite does not wait for; two hooks
+creating the index at once retry it (10 ms apart) instead of failing."""
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL and a busy timeout."""
     connection = sqlite3.connect(
@@ -146,8 +163,7 @@ def connect(path: Path) -> sqlite3.Connection:
     )
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            connection.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(connection)
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA cache_size = -65536")  # 64 MiB: index inserts stay in memory
     except sqlite3.DatabaseError as error:
