@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 
 from mythos_review.code.symbols import outline_file
 from mythos_review.config import Settings
-from mythos_review.context.excerpts import excerpt, head
+from mythos_review.context.excerpts import NumberedLines, excerpt, head
 from mythos_review.context.repomap import build_repo_map
 from mythos_review.context.tokens import estimate_tokens
 from mythos_review.index.search import Chunk, Index, SearchHit
@@ -34,6 +34,7 @@ from mythos_review.types import (
     ChangeUnit,
     Definition,
     EvidenceItem,
+    EvidenceRole,
     FileChange,
     FileOutline,
     Hunk,
@@ -177,6 +178,22 @@ def _chunk_lines(chunk: Chunk) -> tuple[tuple[int, str], ...]:
     return _numbered(chunk.text, chunk.start_line)
 
 
+def _chunk_item(
+    role: EvidenceRole, chunk: Chunk, *, score: float, reason: str, lines: NumberedLines
+) -> EvidenceItem:
+    """Evidence from an indexed chunk: its place, why it was picked, the lines shown."""
+    return EvidenceItem(
+        role=role,
+        path=chunk.path,
+        symbol=chunk.label,
+        start_line=chunk.start_line,
+        end_line=chunk.end_line,
+        score=score,
+        reason=reason,
+        lines=lines,
+    )
+
+
 def _rank_key(item: EvidenceItem) -> tuple[float, str, int]:
     """Best score first; path and line make ties deterministic."""
     return (-item.score, item.path, item.start_line)
@@ -273,19 +290,14 @@ class Retriever:
         return ranked
 
     def _use_item(
-        self, role: str, name: str, hit: SearchHit, score: float, note: str = ""
+        self, role: EvidenceRole, name: str, hit: SearchHit, score: float, note: str = ""
     ) -> EvidenceItem:
-        chunk = hit.chunk
-        lines = excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS)
-        return EvidenceItem(
-            role=role,  # type: ignore[arg-type]
-            path=chunk.path,
-            symbol=chunk.label,
-            start_line=chunk.start_line,
-            end_line=chunk.end_line,
+        return _chunk_item(
+            role,
+            hit.chunk,
             score=round(score, 3),
             reason=f"uses `{name.rsplit('.', 1)[-1]}` at line {hit.line} ({hit.reason}){note}",
-            lines=lines,
+            lines=excerpt(_chunk_lines(hit.chunk), [hit.line], CALL_SITE_RADIUS),
         )
 
     def _callers(self, unit: ChangeUnit, names: list[str], contract: bool) -> list[EvidenceItem]:
@@ -337,12 +349,9 @@ class Retriever:
                 ):
                     continue
                 items.append(
-                    EvidenceItem(
-                        role="caller",
-                        path=chunk.path,
-                        symbol=chunk.label,
-                        start_line=chunk.start_line,
-                        end_line=chunk.end_line,
+                    _chunk_item(
+                        "caller",
+                        chunk,
                         score=1.0,
                         reason=f"mentions `{word}` at line {hit.line} (full-text search)",
                         lines=excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS),
@@ -380,12 +389,9 @@ class Retriever:
                 same_file = definition.path == unit.path
                 header = definition.signature.count("\n") + 1
                 items.append(
-                    EvidenceItem(
-                        role="callee",
-                        path=definition.path,
-                        symbol=definition.label,
-                        start_line=definition.start_line,
-                        end_line=definition.end_line,
+                    _chunk_item(
+                        "callee",
+                        definition,
                         score=score + (0.5 if same_file else 0.0),
                         reason=(
                             f"`{name}` is used at line {line}"
@@ -435,12 +441,9 @@ class Retriever:
                 )
         for chunk in self._convention_tests(PurePosixPath(unit.path).stem):
             offer(
-                EvidenceItem(
-                    role="test",
-                    path=chunk.path,
-                    symbol=chunk.label,
-                    start_line=chunk.start_line,
-                    end_line=chunk.end_line,
+                _chunk_item(
+                    "test",
+                    chunk,
                     score=0.0,
                     reason=f"test case in a test file for `{PurePosixPath(unit.path).name}`",
                     lines=head(_chunk_lines(chunk), 2 * CALL_SITE_RADIUS + 1),
@@ -491,12 +494,9 @@ def more_context_items(
                 continue
             header = definition.signature.count("\n") + 1
             items.append(
-                EvidenceItem(
-                    role="callee",
-                    path=definition.path,
-                    symbol=definition.label,
-                    start_line=definition.start_line,
-                    end_line=definition.end_line,
+                _chunk_item(
+                    "callee",
+                    definition,
                     score=20.0,
                     reason=f"{reason}: `{name}`",
                     lines=head(_chunk_lines(definition), header + 2 * CALLEE_BODY_LINES),
