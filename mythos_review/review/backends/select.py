@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from mythos_review.config import Settings
@@ -80,7 +81,9 @@ def _embedded(spec: ModelSpec, backend: str, settings: Settings) -> ModelChoice:
         )
     path = model_path(spec)
 
+    @cache
     def tokenizer() -> ChatTokenizer:
+        """Loaded once: the packer counts with it and the backend renders with it."""
         return ChatTokenizer.from_gguf(path)
 
     def open_backend() -> Backend:
@@ -125,6 +128,7 @@ def _openai(model: str, settings: Settings) -> ModelChoice:
     if spec is not None:
         path = model_path(spec)
 
+        @cache
         def counter_source() -> TokenCounter:
             return ChatTokenizer.from_gguf(path)
     else:
