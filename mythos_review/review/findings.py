@@ -174,10 +174,11 @@ def _integer(value: Any) -> int | None:
         return None
 
 
-def fingerprint(category: str, path: str, symbol: str, code: str, title: str) -> str:
-    """Content-based identity of a finding: no line numbers, so it survives edits elsewhere."""
-    words = " ".join(re.findall(r"[a-z0-9]+", title.lower()))
-    material = "\x1f".join((category, path, symbol, _normalize(code), words))
+def fingerprint(path: str, symbol: str, code: str) -> str:
+    """Content-based identity of a finding: the code it is about, where. No line numbers, so
+    it survives edits elsewhere; no title or category, which a model words differently from
+    run to run, so baselines and pull-request comments recognise the finding again."""
+    material = "\x1f".join((path, symbol, _normalize(code)))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
@@ -253,7 +254,7 @@ def ground(raw: Mapping[str, Any], context: GroundingContext) -> tuple[Finding |
             evidence=evidence.strip("\n"),
             fix=str(fix) if fix not in (None, "") else None,
             symbol=symbol,
-            fingerprint=fingerprint(category, path, symbol, code, title),
+            fingerprint=fingerprint(path, symbol, code),
             pass_number=number,
         ),
         None,

@@ -306,7 +306,7 @@ class PassRunner:
                 direction_blind = undone is None or undone[0]
                 quoted = hit.new_text or hit.old_text
                 code = quoted.splitlines()[0] if quoted else ""
-                identity = fingerprint(hit.category, unit.path, unit.symbol, code, hit.title)
+                identity = fingerprint(unit.path, unit.symbol, code)
                 finding = Finding(
                     path=unit.path,
                     start_line=hit.line,

@@ -122,11 +122,12 @@ def test_an_undefined_claim_about_a_defined_name_is_dropped() -> None:
     assert kept is not None
 
 
-def test_fingerprints_ignore_line_numbers_but_not_code_or_title() -> None:
-    first = fingerprint("bug", "a.py", "f", "if x > 1:", "Off by one")
-    assert first == fingerprint("bug", "a.py", "f", "if  x > 1:", "off-by-one!")
-    assert first != fingerprint("bug", "a.py", "f", "if x >= 1:", "Off by one")
-    assert first != fingerprint("bug", "a.py", "f", "if x > 1:", "Wrong variable")
+def test_fingerprints_follow_the_code_and_its_place_not_line_numbers_or_wording() -> None:
+    first = fingerprint("a.py", "f", "if x > 1:")
+    assert first == fingerprint("a.py", "f", "if  x > 1:")
+    assert first != fingerprint("a.py", "f", "if x >= 1:")
+    assert first != fingerprint("a.py", "g", "if x > 1:")
+    assert first != fingerprint("b.py", "f", "if x > 1:")
 
 
 def test_dedupe_keeps_one_per_defect_and_prefers_the_verified() -> None:

@@ -1,0 +1,40 @@
+"""Where a finding sits in the diff: the added lines it is about, and the evidence behind it.
+
+Shared by every format that points at lines. GitHub annotates a pull request (code scanning
+alerts, review comments) only on lines the diff added, so formats report the run of added
+lines inside a finding rather than the whole range the model quoted.
+"""
+
+from __future__ import annotations
+
+from mythos_review.types import ChangeSet, EvidenceItem, Finding, ReviewResult
+
+
+def added_lines(changeset: ChangeSet) -> dict[str, frozenset[int]]:
+    """path (post-image) -> new-side numbers of the lines the diff added."""
+    return {change.path: frozenset(change.added_lines) for change in changeset.files}
+
+
+def primary_region(finding: Finding, added: dict[str, frozenset[int]]) -> tuple[int, int]:
+    """The longest run of consecutive added lines inside the finding (the first, on a tie);
+    the finding's own range when it covers no added line (code removed there)."""
+    lines = added.get(finding.path, frozenset())
+    best: tuple[int, int] | None = None
+    run_start: int | None = None
+    for line in range(finding.start_line, finding.end_line + 2):
+        if line in lines and line <= finding.end_line:
+            run_start = line if run_start is None else run_start
+            continue
+        if run_start is not None:
+            if best is None or (line - 1 - run_start) > (best[1] - best[0]):
+                best = (run_start, line - 1)
+            run_start = None
+    return best or (finding.start_line, finding.end_line)
+
+
+def supporting_evidence(finding: Finding, result: ReviewResult) -> tuple[EvidenceItem, ...]:
+    """The callers and tests shown in the finding's pass: the code that makes it matter."""
+    for review_pass in result.passes:
+        if review_pass.number == finding.pass_number:
+            return tuple(item for item in review_pass.items if item.role in ("caller", "test"))
+    return ()
