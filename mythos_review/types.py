@@ -294,6 +294,17 @@ class DroppedFinding:
 
 
 @dataclass(frozen=True)
+class SuppressedFinding:
+    """A finding the user already decided about: reported as suppressed, never blocking."""
+
+    finding: Finding
+    kind: Literal["inSource", "external"]
+    """SARIF's words: ``inSource`` for a ``mythos: ignore`` comment, ``external`` for the
+    baseline file."""
+    justification: str
+
+
+@dataclass(frozen=True)
 class PassOutcome:
     """What running one pass through the model cost and produced."""
 
@@ -317,9 +328,10 @@ class ReviewResult:
     units: tuple[ChangeUnit, ...]
     passes: tuple[ReviewPass, ...] = ()
     notes: tuple[str, ...] = ()
+    """Things the user should know that are not findings: skipped files, capped work."""
     findings: tuple[Finding, ...] = ()
     dropped: tuple[DroppedFinding, ...] = ()
+    suppressed: tuple[SuppressedFinding, ...] = ()
     outcomes: tuple[PassOutcome, ...] = ()
     model: dict[str, str] | None = None
     """name, backend and revision of the model that reviewed; None for a dry run."""
-    """Things the user should know that are not findings: skipped files, capped work."""

@@ -15,6 +15,7 @@ from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
 from mythos_review.pipeline import collect_units, plan_passes, review
 from mythos_review.progress import progress_bar
 from mythos_review.report import explain, pair_formats, write_reports
+from mythos_review.report.options import ReportOptions
 from mythos_review.review.backends.select import choose_model
 from mythos_review.review.schema import SEVERITIES
 from mythos_review.types import Finding, ReviewResult
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             )
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
-    write_reports(result, pairs)
+    write_reports(result, pairs, ReportOptions())
     blocking = blocking_findings(result, settings.fail_on)
     if blocking:
         print(

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from mythos_review.errors import UsageError
 from mythos_review.report import jsonout, text
+from mythos_review.report.options import ReportOptions
 from mythos_review.types import ReviewResult
 
-RENDERERS: dict[str, Callable[[ReviewResult], str]] = {
+RENDERERS: dict[str, Callable[[ReviewResult, ReportOptions], str]] = {
     "text": text.render,
     "json": jsonout.render,
 }
+"""Format name -> renderer; ``cli.FORMATS`` lists the same names for ``--format``."""
 
 
 def pair_formats(
@@ -30,10 +33,13 @@ def pair_formats(
     return list(zip(chosen, targets, strict=True))
 
 
-def write_reports(result: ReviewResult, pairs: Sequence[tuple[str, str]]) -> None:
-    """Render every requested format; files are replaced whole, never left half-written."""
+def write_reports(
+    result: ReviewResult, pairs: Sequence[tuple[str, str]], options: ReportOptions
+) -> None:
+    """Render every requested format; files are replaced whole, never left half-written.
+    Colour, when asked for, only ever goes to stdout."""
     for fmt, target in pairs:
-        document = RENDERERS[fmt](result)
+        document = RENDERERS[fmt](result, replace(options, color=options.color and target == "-"))
         if target == "-":
             sys.stdout.write(document)
             sys.stdout.flush()

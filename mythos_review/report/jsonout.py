@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from mythos_review import __version__
+from mythos_review.report.options import ReportOptions
 from mythos_review.types import (
     ChangeUnit,
     EvidenceItem,
@@ -116,7 +117,8 @@ def stats(result: ReviewResult) -> dict[str, Any]:
     }
 
 
-def render(result: ReviewResult) -> str:
+def render(result: ReviewResult, options: ReportOptions) -> str:
+    del options  # the JSON document is the same wherever it goes
     outcomes = _outcomes_by_pass(result.outcomes)
     document: dict[str, Any] = {
         "version": __version__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mythos_review.report.options import ReportOptions
 from mythos_review.types import ChangeUnit, Finding, ReviewResult
 
 
@@ -43,7 +44,7 @@ def describe_finding(finding: Finding) -> list[str]:
     return lines
 
 
-def render(result: ReviewResult) -> str:
+def render(result: ReviewResult, options: ReportOptions) -> str:
     if not result.units:
         lines = ["nothing to review"]
     elif result.model is None:
