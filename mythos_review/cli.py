@@ -67,6 +67,52 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_review_flags(review: argparse.ArgumentParser) -> None:
+    """Every flag of ``mythos review``; commands that run a review (``github-review``) reuse it."""
+    _add_repo_flags(review)
+    _add_source_flags(review)
+    _add_output_flags(review)
+    review.add_argument(
+        "--dry-run", action="store_true", help="everything but the model: units and prompts"
+    )
+    review.add_argument(
+        "--show-prompt", action="store_true", help="with --explain: print the exact prompts"
+    )
+    review.add_argument("--max-prompt-tokens", type=int, metavar="N")
+    review.add_argument("--max-passes", type=int, metavar="N")
+    review.add_argument(
+        "--model", metavar="NAME", help="embedded model name, model folder, GGUF file or hub id"
+    )
+    review.add_argument(
+        "--backend", choices=("auto", "llamacpp", "transformers", "openai"), default=None
+    )
+    review.add_argument("--base-url", metavar="URL", help="server of the openai backend")
+    review.add_argument("--max-new-tokens", type=int, metavar="N")
+    review.add_argument("--quantize", choices=("4bit", "8bit"), help="GPU only (bitsandbytes)")
+    review.add_argument(
+        "--max-rounds", type=int, metavar="N", help="extra rounds for NEED_MORE_CONTEXT"
+    )
+    review.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        default=None,
+        help="skip re-asking about each finding (then no finding can fail the run)",
+    )
+    review.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        default=None,
+        help="ignore cached answers",
+    )
+    review.add_argument(
+        "--fail-on",
+        choices=FAIL_LEVELS,
+        help="lowest verified severity that fails (default: high)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mythos",
@@ -80,48 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help="review a diff (the main job)" if name == "review" else "alias of review",
         )
-        _add_repo_flags(review)
-        _add_source_flags(review)
-        _add_output_flags(review)
-        review.add_argument(
-            "--dry-run", action="store_true", help="everything but the model: units and prompts"
-        )
-        review.add_argument(
-            "--show-prompt", action="store_true", help="with --explain: print the exact prompts"
-        )
-        review.add_argument("--max-prompt-tokens", type=int, metavar="N")
-        review.add_argument("--max-passes", type=int, metavar="N")
-        review.add_argument(
-            "--model", metavar="NAME", help="embedded model name, model folder, GGUF file or hub id"
-        )
-        review.add_argument(
-            "--backend", choices=("auto", "llamacpp", "transformers", "openai"), default=None
-        )
-        review.add_argument("--base-url", metavar="URL", help="server of the openai backend")
-        review.add_argument("--max-new-tokens", type=int, metavar="N")
-        review.add_argument("--quantize", choices=("4bit", "8bit"), help="GPU only (bitsandbytes)")
-        review.add_argument(
-            "--max-rounds", type=int, metavar="N", help="extra rounds for NEED_MORE_CONTEXT"
-        )
-        review.add_argument(
-            "--no-verify",
-            dest="verify",
-            action="store_false",
-            default=None,
-            help="skip re-asking about each finding (then no finding can fail the run)",
-        )
-        review.add_argument(
-            "--no-cache",
-            dest="cache",
-            action="store_false",
-            default=None,
-            help="ignore cached answers",
-        )
-        review.add_argument(
-            "--fail-on",
-            choices=FAIL_LEVELS,
-            help="lowest verified severity that fails (default: high)",
-        )
+        add_review_flags(review)
         review.set_defaults(handler="review")
 
     index = commands.add_parser("index", help="build or update the repository index")

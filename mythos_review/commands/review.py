@@ -51,7 +51,11 @@ def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def perform(
+    args: argparse.Namespace, options: ReportOptions | None = None
+) -> tuple[ReviewResult, Settings]:
+    """Run the review the flags describe and write every requested format; commands that do
+    more with the result (``github-review``) call this, then ``conclude``."""
     pairs = pair_formats(args.format, args.output)
     repo = git.open_repo(args.repo)
     root = git.work_tree(repo)
@@ -76,7 +80,12 @@ def run(args: argparse.Namespace) -> int:
             )
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
-    write_reports(result, pairs, ReportOptions())
+    write_reports(result, pairs, options or ReportOptions())
+    return result, settings
+
+
+def conclude(result: ReviewResult, settings: Settings) -> int:
+    """The exit code, and on failure which findings caused it (on stderr)."""
     blocking = blocking_findings(result, settings.fail_on)
     if blocking:
         print(
@@ -86,3 +95,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    return conclude(*perform(args))
