@@ -111,6 +111,11 @@ def add_review_flags(review: argparse.ArgumentParser) -> None:
         choices=FAIL_LEVELS,
         help="lowest verified severity that fails (default: high)",
     )
+    review.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="accepted findings to leave out (default: .mythos-baseline.json; see mythos baseline)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=20, metavar="N")
     search.add_argument("--json", action="store_true", help="JSON lines instead of text")
     search.set_defaults(handler="search")
+
+    baseline = commands.add_parser(
+        "baseline", help="accept the current findings: later reviews leave them out"
+    )
+    add_review_flags(baseline)
+    baseline.add_argument(
+        "--replace",
+        action="store_true",
+        help="start the file anew instead of adding to the findings it already holds",
+    )
+    baseline.set_defaults(handler="baseline")
 
     repomap = commands.add_parser("map", help="the repository map within a token budget")
     _add_repo_flags(repomap)

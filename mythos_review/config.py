@@ -72,6 +72,9 @@ class Settings:
     """Re-ask the model about each finding; only confirmed findings can fail a commit."""
     cache: bool = True
     fail_on: str = "high"
+    baseline: str = ".mythos-baseline.json"
+    """Findings already accepted (``mythos baseline``); relative paths are from the repository
+    root. A missing file means an empty baseline."""
     template_dir: str | None = None
     """A folder whose templates override the shipped ones (same file names)."""
 

@@ -16,6 +16,7 @@ from mythos_review.pipeline import collect_units, plan_passes, review
 from mythos_review.progress import progress_bar
 from mythos_review.report import explain, pair_formats, write_reports
 from mythos_review.report.options import ReportOptions
+from mythos_review.report.suppress import apply_suppressions, baseline_path, load_baseline
 from mythos_review.review.backends.select import choose_model
 from mythos_review.review.schema import SEVERITIES
 from mythos_review.types import Finding, ReviewResult
@@ -47,6 +48,7 @@ def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
             "verify": args.verify,
             "cache": args.cache,
             "fail_on": args.fail_on,
+            "baseline": args.baseline,
         },
     )
 
@@ -78,6 +80,8 @@ def perform(
                 index_progress,
                 passes,
             )
+        baseline = load_baseline(baseline_path(root, settings.baseline))
+        result = apply_suppressions(result, baseline)
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
     write_reports(result, pairs, options or ReportOptions())
