@@ -108,6 +108,7 @@ def stats(result: ReviewResult) -> dict[str, Any]:
         "findings": len(result.findings),
         "verified_findings": sum(1 for f in result.findings if f.verified),
         "dropped": len(result.dropped),
+        "suppressed": len(result.suppressed),
         "by_severity": by_severity,
         "prompt_tokens": sum(o.prompt_tokens for o in result.outcomes),
         "completion_tokens": sum(o.completion_tokens for o in result.outcomes),
@@ -143,6 +144,10 @@ def render(result: ReviewResult, options: ReportOptions) -> str:
         "findings": [finding_to_dict(finding) for finding in result.findings],
         "dropped": [
             {"pass": d.pass_number, "reason": d.reason, "finding": d.raw} for d in result.dropped
+        ],
+        "suppressed": [
+            {**finding_to_dict(s.finding), "kind": s.kind, "justification": s.justification}
+            for s in result.suppressed
         ],
         "model": result.model,
         "stats": stats(result),

@@ -1,0 +1,126 @@
+"""Exit codes, ``--fail-on``, baselines and ignore comments through the real CLI, with the
+model played by a scripted OpenAI-compatible server on loopback."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mythos_review.cli import main
+from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
+from tests.review.fake_openai_server import FakeOpenAIServer, Reply, ok
+
+if TYPE_CHECKING:
+    from tests.conftest import GitRepo, GitRepoFactory
+
+LIMITS = '''\
+def over_limit(items, limit):
+    """True when there are limit items or more."""
+    return len(items) >= limit
+'''
+
+TITLE = "Comparison changed from `>=` to `>`"
+
+
+def _verdict(verdict: str) -> Reply:
+    return ok(json.dumps({"verdict": verdict, "reason": "scripted"}))
+
+
+CONFIRMED_PATTERN = (
+    ok(json.dumps({"findings": []})),  # the open review question: nothing
+    _verdict("yes"),  # the comparison detector: a mistake
+    _verdict("no"),  # the same edit undone: not a mistake (the swap test)
+    _verdict("yes"),  # verification
+    _verdict("no"),  # verification, opposite framing
+)
+"""What a model that confirms the flipped comparison answers, question by question."""
+
+
+@pytest.fixture
+def repo(git_repo: GitRepoFactory) -> GitRepo:
+    repository = git_repo()
+    repository.write("limits.py", LIMITS)
+    repository.commit("base")
+    repository.write("limits.py", LIMITS.replace(">= limit", "> limit"))
+    repository.stage()
+    return repository
+
+
+def _review(
+    repo: GitRepo, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, object], str]:
+    code = main(
+        ["review", "-C", str(repo.path), "--backend", "openai", "--base-url", server.url,
+         "--model", "fake-model", "--max-prompt-tokens", "4000", "--format", "json", *extra]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_a_verified_high_finding_fails_and_names_itself_until_fail_on_never(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(*CONFIRMED_PATTERN)
+        code, document, err = _review(repo, server, capsys)
+        assert code == EXIT_FINDINGS
+        assert "1 verified finding(s) at or above high" in err and "limits.py:3" in err
+        (finding,) = document["findings"]  # type: ignore[misc]
+        assert finding["verified"] and finding["severity"] == "high"
+        assert finding["title"].startswith(TITLE)
+
+        code, _, err = _review(repo, server, capsys, "--fail-on", "never")
+        assert (code, err) == (EXIT_OK, "")
+        assert len(server.chat_requests) == len(CONFIRMED_PATTERN), "second run: all cached"
+
+
+def test_unverified_findings_are_reported_but_never_block(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(*CONFIRMED_PATTERN)
+        code, document, _ = _review(repo, server, capsys, "--no-verify", "--fail-on", "info")
+    assert code == EXIT_OK
+    (finding,) = document["findings"]  # type: ignore[misc]
+    assert not finding["verified"]
+
+
+def test_a_baselined_finding_is_suppressed_and_no_longer_blocks(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(*CONFIRMED_PATTERN)
+        flags = ["-C", str(repo.path), "--backend", "openai", "--base-url", server.url,
+                 "--model", "fake-model", "--max-prompt-tokens", "4000"]  # fmt: skip
+        assert main(["baseline", *flags]) == EXIT_OK
+        assert "holds 1 finding(s), 1 new" in capsys.readouterr().err
+        baseline = json.loads((repo.path / ".mythos-baseline.json").read_text())
+        assert baseline["findings"][0]["path"] == "limits.py"
+
+        code, document, _ = _review(repo, server, capsys)
+        assert code == EXIT_OK
+        assert document["findings"] == []
+        (suppressed,) = document["suppressed"]  # type: ignore[misc]
+        assert suppressed["kind"] == "external" and suppressed["title"].startswith(TITLE)
+
+        assert main(["baseline", *flags]) == EXIT_OK
+        assert "holds 1 finding(s), 0 new" in capsys.readouterr().err
+    assert repo.git("status", "--porcelain") == "M  limits.py\n?? .mythos-baseline.json\n"
+
+
+def test_an_ignore_comment_suppresses_the_finding_on_its_line(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ignored = LIMITS.replace(
+        "    return len(items) >= limit", "    # mythos: ignore[bug]\n    return len(items) > limit"
+    )
+    repo.write("limits.py", ignored)
+    repo.stage()
+    with FakeOpenAIServer() as server:
+        server.script(*CONFIRMED_PATTERN)
+        code, document, _ = _review(repo, server, capsys)
+    assert code == EXIT_OK and document["findings"] == []
+    (suppressed,) = document["suppressed"]  # type: ignore[misc]
+    assert suppressed["kind"] == "inSource"
