@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -66,6 +67,32 @@ def detect() -> Device:
     return Device(cuda=_cuda_present(), cpu_model=model, cpu_flags=flags, cores=cores or 1)
 
 
+def busy_cores(sample_s: float = 0.2) -> float:
+    """How many cores other work keeps busy right now, from two reads of ``/proc/stat``.
+
+    The load average lags by a minute: right after heavy work it still reports busy cores on
+    an idle machine (and picked one thread where two were free). Elsewhere it is the fallback.
+    """
+
+    def totals() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle
+
+    try:
+        total_before, idle_before = totals()
+        time.sleep(sample_s)
+        total_after, idle_after = totals()
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    elapsed = total_after - total_before
+    if elapsed <= 0:
+        return 0.0
+    busy_share = 1.0 - (idle_after - idle_before) / elapsed
+    return busy_share * (os.cpu_count() or 1)
+
+
 def free_cores() -> int:
     """The cores no other process keeps busy (at least one), within this process's affinity.
 
@@ -75,5 +102,4 @@ def free_cores() -> int:
     processes of 2 threads each took over ten times as long as one after the other.
     """
     cores = detect().cores
-    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
-    return max(1, min(cores, cores - busy))
+    return max(1, min(cores, cores - round(busy_cores())))

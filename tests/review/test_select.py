@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -13,6 +15,7 @@ from mythos_review.review.devices import (
     CPU_PROMPT_TOKENS,
     GPU_PROMPT_TOKENS,
     Device,
+    busy_cores,
     detect,
     free_cores,
 )
@@ -62,3 +65,12 @@ def test_device_defaults_follow_measurements() -> None:
     assert not cpu.native_bf16
     assert replace(cpu, cpu_flags=frozenset({"avx2", "avx512_bf16"})).native_bf16
     assert 1 <= free_cores() <= detect().cores
+
+
+def test_a_core_kept_busy_now_is_seen_now_not_a_minute_later() -> None:
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        assert busy_cores(0.3) >= 0.5
+    finally:
+        spinner.kill()
+        spinner.wait()
