@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from mythos_review import __version__
 from mythos_review.errors import EXIT_RUNTIME, EXIT_USAGE, MythosError
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "markdown", "sarif", "rdjsonl")
 FAIL_LEVELS = ("high", "medium", "low", "info", "never")
 
 
@@ -32,8 +32,8 @@ def _add_repo_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_source_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("what to review (default: --staged)")
+def _add_source_flags(parser: argparse.ArgumentParser, default_source: str) -> None:
+    group = parser.add_argument_group(f"what to review (default: {default_source})")
     source = group.add_mutually_exclusive_group()
     source.add_argument("--staged", action="store_true", help="the index against HEAD")
     source.add_argument("--worktree", action="store_true", help="unstaged changes")
@@ -61,16 +61,22 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
         help="where the matching --format goes (- is stdout)",
     )
     parser.add_argument(
+        "--sarif-category",
+        default="mythos-review",
+        metavar="NAME",
+        help="SARIF automationDetails id: give each configuration its own (default: %(default)s)",
+    )
+    parser.add_argument(
         "--explain",
         action="store_true",
         help="show how hunks were mapped, what was retrieved and why, token counts",
     )
 
 
-def add_review_flags(review: argparse.ArgumentParser) -> None:
+def add_review_flags(review: argparse.ArgumentParser, default_source: str = "--staged") -> None:
     """Every flag of ``mythos review``; commands that run a review (``github-review``) reuse it."""
     _add_repo_flags(review)
-    _add_source_flags(review)
+    _add_source_flags(review, default_source)
     _add_output_flags(review)
     review.add_argument(
         "--dry-run", action="store_true", help="everything but the model: units and prompts"
@@ -133,6 +139,39 @@ def build_parser() -> argparse.ArgumentParser:
         )
         add_review_flags(review)
         review.set_defaults(handler="review")
+
+    github = commands.add_parser(
+        "github-review", help="review a pull request and post the findings on it"
+    )
+    add_review_flags(github, default_source="the pull request's base and head")
+    posting = github.add_argument_group("where to post (defaults from GitHub Actions)")
+    posting.add_argument("--github-repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
+    posting.add_argument(
+        "--pr", type=int, metavar="N", help="default: pull_request.number in $GITHUB_EVENT_PATH"
+    )
+    posting.add_argument(
+        "--api-url", metavar="URL", help="default: $GITHUB_API_URL or https://api.github.com"
+    )
+    posting.add_argument(
+        "--server-url",
+        metavar="URL",
+        help="for links to code; default: $GITHUB_SERVER_URL or https://github.com",
+    )
+    posting.add_argument(
+        "--token-env", metavar="NAME", help="variable holding the token (default: GITHUB_TOKEN)"
+    )
+    posting.add_argument(
+        "--max-inline",
+        type=int,
+        metavar="N",
+        help="most inline comments per review, the rest go in its body (default: 30)",
+    )
+    posting.add_argument(
+        "--comment-tag",
+        metavar="TAG",
+        help="keeps two configurations' comments apart (default: mythos-review)",
+    )
+    github.set_defaults(handler="github_review")
 
     index = commands.add_parser("index", help="build or update the repository index")
     _add_repo_flags(index)

@@ -14,7 +14,7 @@ from mythos_review.diffs.sources import request_from_args
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
 from mythos_review.pipeline import collect_units, plan_passes, review
 from mythos_review.progress import progress_bar
-from mythos_review.report import explain, pair_formats, write_reports
+from mythos_review.report import explain, pair_formats, text, write_reports
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.suppress import apply_suppressions, baseline_path, load_baseline
 from mythos_review.review.backends.select import choose_model
@@ -53,6 +53,15 @@ def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
     )
 
 
+def report_options(args: argparse.Namespace, link_base: str | None = None) -> ReportOptions:
+    """How this run's formats are written: colour for a terminal, the SARIF category."""
+    return ReportOptions(
+        color=text.wants_color(sys.stdout, os.environ),
+        sarif_category=args.sarif_category,
+        link_base=link_base,
+    )
+
+
 def perform(
     args: argparse.Namespace, options: ReportOptions | None = None
 ) -> tuple[ReviewResult, Settings]:
@@ -84,7 +93,7 @@ def perform(
         result = apply_suppressions(result, baseline)
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
-    write_reports(result, pairs, options or ReportOptions())
+    write_reports(result, pairs, options or report_options(args))
     return result, settings
 
 

@@ -8,13 +8,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from mythos_review.errors import UsageError
-from mythos_review.report import jsonout, text
+from mythos_review.report import jsonout, markdown, rdjsonl, sarif, text
 from mythos_review.report.options import ReportOptions
 from mythos_review.types import ReviewResult
 
 RENDERERS: dict[str, Callable[[ReviewResult, ReportOptions], str]] = {
     "text": text.render,
     "json": jsonout.render,
+    "markdown": markdown.render,
+    "sarif": sarif.render,
+    "rdjsonl": rdjsonl.render,
 }
 """Format name -> renderer; ``cli.FORMATS`` lists the same names for ``--format``."""
 

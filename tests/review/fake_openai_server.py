@@ -4,6 +4,10 @@ It answers ``POST /v1/chat/completions`` and ``GET /v1/models`` the way vLLM and
 records every request (headers and JSON body, arrival time), counts requests in flight, and plays
 the faults a shared model server produces: 429 with ``Retry-After``, 5xx, a dropped connection, a
 slow answer, a body that is not JSON, a refused ``response_format`` and a refused key.
+
+Replies come from the script first; once it is empty, a ``responder`` (when given) decides each
+reply from the request, for tests whose requests are too many or too variable to script in order
+(a whole review run in another process, say).
 """
 
 from __future__ import annotations
@@ -74,6 +78,10 @@ def no_choices() -> Reply:
     return Reply(raw_body=json.dumps({"object": "chat.completion", "choices": []}).encode())
 
 
+Responder = Callable[[Any], Reply]
+"""Decides the reply to a chat request from its JSON body (called on a server thread)."""
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -91,6 +99,7 @@ class _State:
     model_ids: tuple[str, ...]
     json_schema_refusal: int | None
     required_key: str | None
+    responder: Responder | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     script: deque[Reply] = field(default_factory=deque)
@@ -171,7 +180,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(refusal, {"error": {"message": message}})
             return
         with state.lock:
-            reply = state.script.popleft() if state.script else Reply()
+            scripted = state.script.popleft() if state.script else None
+        if scripted is not None:
+            reply = scripted
+        elif state.responder is not None:
+            reply = state.responder(body)
+        else:
+            reply = Reply()
         if reply.drop:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -234,10 +249,12 @@ class FakeOpenAIServer:
         model_ids: tuple[str, ...] = ("fake-model",),
         json_schema_refusal: int | None = None,
         required_key: str | None = None,
+        responder: Responder | None = None,
     ) -> None:
         """``model_ids=()`` makes ``/v1/models`` answer 404, like servers without it;
-        ``json_schema_refusal`` is the status that refuses ``response_format`` json_schema."""
-        self._state = _State(model_ids, json_schema_refusal, required_key)
+        ``json_schema_refusal`` is the status that refuses ``response_format`` json_schema;
+        ``responder`` answers the chat requests left when the script runs out."""
+        self._state = _State(model_ids, json_schema_refusal, required_key, responder)
         self._server = _Server(self._state)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.02,), daemon=True
