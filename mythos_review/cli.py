@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mythos_review import __version__
 from mythos_review.errors import EXIT_RUNTIME, EXIT_USAGE, MythosError
@@ -47,18 +48,51 @@ def _add_source_flags(parser: argparse.ArgumentParser, default_source: str) -> N
     group.add_argument("--head", metavar="REF", help="with --base: the head (default: HEAD)")
 
 
+class _FormatAction(argparse.Action):
+    """``--format F`` starts a new (format, target) pair; its target is stdout until an
+    ``--output`` right after it names a file."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        namespace.reports = [*(namespace.reports or []), (str(values), None)]
+
+
+class _OutputAction(argparse.Action):
+    """``--output FILE`` belongs to the ``--format`` just before it: no counting to pair them."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        reports = list(namespace.reports or [])
+        if not reports or reports[-1][1] is not None:
+            parser.error(f"--output {values} must come right after the --format it is for")
+        reports[-1] = (reports[-1][0], str(values))
+        namespace.reports = reports
+
+
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
-        action="append",
+        dest="reports",
+        action=_FormatAction,
         choices=FORMATS,
-        help="output format; repeat with --output for several (default: text)",
+        help="output format; repeat for several, each followed by its --output (default: text)",
     )
     parser.add_argument(
         "--output",
-        action="append",
+        dest="reports",
+        action=_OutputAction,
         metavar="FILE",
-        help="where the matching --format goes (- is stdout)",
+        help="where the --format just before it goes (default and -: stdout)",
     )
     parser.add_argument(
         "--sarif-category",

@@ -67,7 +67,7 @@ def perform(
 ) -> tuple[ReviewResult, Settings]:
     """Run the review the flags describe and write every requested format; commands that do
     more with the result (``github-review``) call this, then ``conclude``."""
-    pairs = pair_formats(args.format, args.output)
+    pairs = pair_formats(args.reports)
     repo = git.open_repo(args.repo)
     root = git.work_tree(repo)
     settings = _settings(args, root)

@@ -22,18 +22,13 @@ RENDERERS: dict[str, Callable[[ReviewResult, ReportOptions], str]] = {
 """Format name -> renderer; ``cli.FORMATS`` lists the same names for ``--format``."""
 
 
-def pair_formats(
-    formats: Sequence[str] | None, outputs: Sequence[str] | None
-) -> list[tuple[str, str]]:
-    """Match the i-th ``--format`` with the i-th ``--output`` (``-`` = stdout, the default)."""
-    chosen = list(formats or ["text"])
-    targets = list(outputs or [])
-    if len(targets) > len(chosen):
-        raise UsageError("more --output than --format flags; give one --format per --output")
-    targets += ["-"] * (len(chosen) - len(targets))
-    if targets.count("-") > 1:
+def pair_formats(reports: Sequence[tuple[str, str | None]] | None) -> list[tuple[str, str]]:
+    """(format, target) pairs as the flags gave them; no target (and ``-``) is stdout, which
+    only one format may take. No flags: text on stdout."""
+    pairs = [(fmt, target or "-") for fmt, target in reports or [("text", None)]]
+    if [target for _, target in pairs].count("-") > 1:
         raise UsageError("only one --format can go to stdout; give the others an --output FILE")
-    return list(zip(chosen, targets, strict=True))
+    return pairs
 
 
 def write_reports(

@@ -155,3 +155,19 @@ def test_prompts_are_the_same_in_every_process(staged: GitRepo) -> None:
         passes = json.loads(completed.stdout)["passes"]
         documents.append([(p["prompt_tokens"], p["context"]) for p in passes])
     assert documents[0] == documents[1] == documents[2]
+
+
+def test_an_output_belongs_to_the_format_just_before_it(
+    staged: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "units.json"
+    code, out, _ = _run(capsys, "review", "-C", str(staged.path), "--dry-run", "--format",
+                        "text", "--format", "json", "--output", str(target))  # fmt: skip
+    assert code == EXIT_OK
+    assert out.startswith("shop/cart.py:9-10 Cart.total")
+    assert json.loads(target.read_text())["units"][0]["symbol"] == "Cart.total"
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["review", "-C", str(staged.path), "--output", str(target), "--format", "json"])
+    assert exit_info.value.code == EXIT_USAGE
+    assert "must come right after the --format it is for" in capsys.readouterr().err

@@ -9,12 +9,10 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import sarif_om
-from jsonschema.validators import validator_for
 
 from mythos_review import __version__
 from mythos_review.report import sarif
@@ -29,20 +27,6 @@ if TYPE_CHECKING:
 
     from mythos_review.types import Finding, ReviewResult
     from tests.conftest import GitRepo
-
-SCHEMA_PATH = Path(__file__).parents[3] / "shared/schemas/sarif-schema-2.1.0.json"
-"""The official schema, kept beside the repository (``/work/shared`` next to ``/work/main``)."""
-
-
-@pytest.fixture(scope="module")
-def schema_validator() -> Validator:
-    if not SCHEMA_PATH.is_file():
-        pytest.skip(f"the SARIF 2.1.0 schema is not at {SCHEMA_PATH}")
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    validator_class = validator_for(schema)
-    validator_class.check_schema(schema)
-    validator: Validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
-    return validator
 
 
 def _log(
