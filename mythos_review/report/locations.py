@@ -7,6 +7,7 @@ lines inside a finding rather than the whole range the model quoted.
 
 from __future__ import annotations
 
+from mythos_review.review.schema import SEVERITIES
 from mythos_review.types import ChangeSet, EvidenceItem, Finding, ReviewResult
 
 
@@ -38,3 +39,9 @@ def supporting_evidence(finding: Finding, result: ReviewResult) -> tuple[Evidenc
         if review_pass.number == finding.pass_number:
             return tuple(item for item in review_pass.items if item.role in ("caller", "test"))
     return ()
+
+
+def importance(finding: Finding) -> tuple[bool, int]:
+    """Sort key, most important first: verified (only those can block), then most severe.
+    Every format that has to cut a list (comment limits, upload caps) cuts in this order."""
+    return (not finding.verified, SEVERITIES.index(finding.severity))

@@ -21,7 +21,12 @@ from urllib.parse import quote
 import jinja2
 
 from mythos_review.code.languages import language_for
-from mythos_review.report.locations import added_lines, primary_region, supporting_evidence
+from mythos_review.report.locations import (
+    added_lines,
+    importance,
+    primary_region,
+    supporting_evidence,
+)
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.rules import rule_for
 from mythos_review.report.text import describe_unit, printable, suppressed_counts
@@ -44,7 +49,6 @@ MORE_FINDINGS = "…and {count} more findings: see the SARIF or JSON report.\n"
 TOO_SMALL = "{count} findings: see the SARIF or JSON report.\n"
 """The whole report when ``max_chars`` leaves no room for its header."""
 
-_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 # ---- escaping model-written text ----------------------------------------------------------
 
@@ -385,7 +389,7 @@ def finding_line(finding: Finding, result: ReviewResult, options: ReportOptions)
 
 def report_order(findings: Sequence[Finding]) -> list[Finding]:
     """Verified first (only those can block), then the most severe; stable otherwise."""
-    return sorted(findings, key=lambda f: (not f.verified, _SEVERITY_RANK[f.severity]))
+    return sorted(findings, key=importance)
 
 
 def _plural(count: int, word: str) -> str:

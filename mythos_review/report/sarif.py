@@ -28,10 +28,14 @@ import attrs
 import sarif_om  # type: ignore[import-untyped]
 
 from mythos_review import __version__
-from mythos_review.report.locations import added_lines, primary_region, supporting_evidence
+from mythos_review.report.locations import (
+    added_lines,
+    importance,
+    primary_region,
+    supporting_evidence,
+)
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.rules import RULES, Rule, rule_for
-from mythos_review.review.schema import SEVERITIES
 from mythos_review.types import (
     EvidenceItem,
     FileChange,
@@ -138,11 +142,7 @@ def _ranked(result: ReviewResult) -> list[_Reported]:
     ]
     return sorted(
         reported,
-        key=lambda item: (
-            item.suppression is not None,
-            not item.finding.verified,
-            SEVERITIES.index(item.finding.severity),
-        ),
+        key=lambda item: (item.suppression is not None, *importance(item.finding)),
     )
 
 
