@@ -1,14 +1,21 @@
-"""Shared fixtures: throwaway git repositories driven by the real git command line."""
+"""Shared fixtures: throwaway git repositories driven by the real git command line, and the
+official SARIF schema."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from jsonschema.validators import validator_for
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 
 @dataclass(frozen=True)
@@ -76,3 +83,18 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepoFactory:
         return repo
 
     return make
+
+
+SCHEMA_PATH = Path(__file__).parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
+"""The official schema, kept beside the repository (``/work/shared`` next to ``/work/main``)."""
+
+
+@pytest.fixture(scope="session")
+def schema_validator() -> Validator:
+    if not SCHEMA_PATH.is_file():
+        pytest.skip(f"the SARIF 2.1.0 schema is not at {SCHEMA_PATH}")
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    validator: Validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    return validator

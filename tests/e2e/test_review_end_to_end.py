@@ -10,8 +10,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from mythos_review.review.schema import SEVERITIES
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +48,9 @@ def demo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def test_a_real_review_is_grounded_and_then_served_from_the_cache(demo_repo: Path) -> None:
+def test_a_real_review_is_grounded_and_then_served_from_the_cache(
+    demo_repo: Path, tmp_path: Path, schema_validator: Validator
+) -> None:
     first = _mythos("review", "-C", str(demo_repo), "--format", "json", cwd=demo_repo)
     assert first.returncode in (0, 1), first.stderr
     document = json.loads(first.stdout)
@@ -61,9 +69,31 @@ def test_a_real_review_is_grounded_and_then_served_from_the_cache(demo_repo: Pat
         assert finding["fingerprint"] and finding["evidence"]
     assert json.loads(first.stderr.strip().splitlines()[-1]) == ["llama_cpp"]
 
-    second = _mythos("review", "-C", str(demo_repo), "--format", "json", cwd=demo_repo)
+    reports = {name: tmp_path / f"review.{name}" for name in ("markdown", "sarif", "rdjsonl")}
+    second = _mythos(
+        "review", "-C", str(demo_repo), "--format", "json",
+        *(flag for name, path in reports.items() for flag in ("--format", name, "--output",
+                                                                str(path))),
+        cwd=demo_repo,
+    )  # fmt: skip
     again = json.loads(second.stdout)
     assert second.returncode == first.returncode
     assert all(review_pass["cached"] for review_pass in again["passes"])
     assert again["findings"] == document["findings"]
     assert json.loads(second.stderr.strip().splitlines()[-1]) == []
+
+    log = json.loads(reports["sarif"].read_text())
+    schema_validator.validate(log)
+    results = log["runs"][0]["results"]
+    assert [r["partialFingerprints"]["mythosFingerprint/v1"] for r in results] == [
+        f["fingerprint"] for f in sorted(again["findings"], key=_importance)
+    ]
+    diagnostics = reports["rdjsonl"].read_text().splitlines()
+    assert len(diagnostics) == len(again["findings"])
+    markdown = reports["markdown"].read_text()
+    assert len(markdown) <= 65_536
+    assert all(f["path"] in markdown for f in again["findings"])
+
+
+def _importance(finding: dict[str, Any]) -> tuple[bool, int]:
+    return (not finding["verified"], SEVERITIES.index(finding["severity"]))

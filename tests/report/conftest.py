@@ -7,13 +7,10 @@ format renders around them comes from the pipeline itself.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from jsonschema.validators import validator_for
 
 from mythos_review.config import load_settings
 from mythos_review.context.budget import EstimateCounter
@@ -23,8 +20,6 @@ from mythos_review.review.findings import GroundingContext, ground, with_verific
 from mythos_review.types import Finding, ReviewResult
 
 if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
-
     from tests.conftest import GitRepo, GitRepoFactory
 
 PRICING = """\
@@ -130,18 +125,3 @@ def reviewed_result(
 def reviewed(pricing_repo: GitRepo) -> ReviewResult:
     """Two grounded, verified findings on the staged pricing change."""
     return reviewed_result(pricing_repo)
-
-
-SCHEMA_PATH = Path(__file__).parents[3] / "shared/schemas/sarif-schema-2.1.0.json"
-"""The official schema, kept beside the repository (``/work/shared`` next to ``/work/main``)."""
-
-
-@pytest.fixture(scope="module")
-def schema_validator() -> Validator:
-    if not SCHEMA_PATH.is_file():
-        pytest.skip(f"the SARIF 2.1.0 schema is not at {SCHEMA_PATH}")
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    validator_class = validator_for(schema)
-    validator_class.check_schema(schema)
-    validator: Validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
-    return validator
