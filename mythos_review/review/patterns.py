@@ -113,9 +113,19 @@ def _same_but(pattern: re.Pattern[str], before: str, after: str) -> bool:
     return found_before != found_after and _without(pattern, before) == _without(pattern, after)
 
 
+_TRAILING_COMMENT = re.compile(r"\s+(?:#|//)[^\"'`]*$")
+"""A ``#`` or ``//`` comment after the code (with no quote in it, so ``"http://x"`` stays)."""
+
+
+def _code(text: str) -> str:
+    """The line without its trailing comment: adding ``# mythos: ignore[bug]`` or a note
+    beside a changed line must not change which risky edit the line is."""
+    return _TRAILING_COMMENT.sub("", text).strip()
+
+
 def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
     """What kind of risky edit turns ``old`` into ``new``, if any (the first that fits)."""
-    before, after = old.text.strip(), new.text.strip()
+    before, after = _code(old.text), _code(new.text)
     line = new.new_line or 0
 
     def hit(kind: str, title: str, question: str, severity: Severity, category: str) -> PatternHit:

@@ -110,17 +110,22 @@ def test_a_baselined_finding_is_suppressed_and_no_longer_blocks(
     assert repo.git("status", "--porcelain") == "M  limits.py\n?? .mythos-baseline.json\n"
 
 
-def test_an_ignore_comment_suppresses_the_finding_on_its_line(
-    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "changed",
+    [
+        "    return len(items) > limit  # mythos: ignore[bug]",
+        "    # mythos: ignore[bug]\n    return len(items) > limit",
+    ],
+    ids=["on the line", "on the line above"],
+)
+def test_an_ignore_comment_suppresses_the_finding(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], changed: str
 ) -> None:
-    ignored = LIMITS.replace(
-        "    return len(items) >= limit", "    # mythos: ignore[bug]\n    return len(items) > limit"
-    )
-    repo.write("limits.py", ignored)
+    repo.write("limits.py", LIMITS.replace("    return len(items) >= limit", changed))
     repo.stage()
     with FakeOpenAIServer() as server:
         server.script(*CONFIRMED_PATTERN)
         code, document, _ = _review(repo, server, capsys)
     assert code == EXIT_OK and document["findings"] == []
     (suppressed,) = document["suppressed"]  # type: ignore[misc]
-    assert suppressed["kind"] == "inSource"
+    assert suppressed["kind"] == "inSource" and suppressed["category"] == "bug"

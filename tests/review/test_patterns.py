@@ -51,6 +51,18 @@ def test_one_line_edits_are_recognised(
     assert hits and hits[0][0] == kind
 
 
+def test_a_trailing_comment_changes_neither_the_kind_nor_the_question(
+    git_repo: GitRepoFactory,
+) -> None:
+    old = "    if len(items) >= limit:"
+    with_comment = BASE.replace(old, "    if len(items) > limit:  # mythos: ignore[bug]")
+    assert _hits(git_repo, BASE, with_comment) == [("comparison", 2)]
+    comment_only = BASE.replace(old, old + "  // inclusive: see the docstring")
+    assert _hits(git_repo, BASE, comment_only, "second") == []
+    url = 'def f():\n    return "http://host:80"\n'
+    assert _hits(git_repo, url, url.replace(":80", ":81"), "third") == [("number", 2)]
+
+
 def test_a_changed_number_and_a_changed_key(git_repo: GitRepoFactory) -> None:
     before = "def f(d):\n    x = d['user']\n    return x[3]\n"
     after = "def f(d):\n    x = d['name']\n    return x[4]\n"
