@@ -8,6 +8,7 @@ from typing import Any
 
 from mythos_review import __version__
 from mythos_review.report.options import ReportOptions
+from mythos_review.report.rules import rule_for
 from mythos_review.types import (
     ChangeUnit,
     EvidenceItem,
@@ -80,6 +81,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "end_line": finding.end_line,
         "severity": finding.severity,
         "category": finding.category,
+        "rule": rule_for(finding.category).id,
         "title": finding.title,
         "message": finding.message,
         "evidence": finding.evidence,

@@ -69,6 +69,7 @@ def test_a_verified_high_finding_fails_and_names_itself_until_fail_on_never(
         assert "1 verified finding(s) at or above high" in err and "limits.py:3" in err
         (finding,) = document["findings"]  # type: ignore[misc]
         assert finding["verified"] and finding["severity"] == "high"
+        assert finding["rule"] == "mythos/bug"
         assert finding["title"].startswith(TITLE)
 
         code, _, err = _review(repo, server, capsys, "--fail-on", "never")
