@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,6 +63,15 @@ def report_options(args: argparse.Namespace, link_base: str | None = None) -> Re
     )
 
 
+def actions_link_base(environ: Mapping[str, str], head: str | None) -> str | None:
+    """In GitHub Actions, where a reviewed commit's files are on the web, so markdown links
+    and SARIF provenance point at them; None elsewhere, or for changes that are not a commit."""
+    server, repository = environ.get("GITHUB_SERVER_URL"), environ.get("GITHUB_REPOSITORY")
+    if not (server and repository and head):
+        return None
+    return f"{server.rstrip('/')}/{repository}/blob/{head}/"
+
+
 def perform(
     args: argparse.Namespace, options: ReportOptions | None = None
 ) -> tuple[ReviewResult, Settings]:
@@ -93,7 +103,10 @@ def perform(
         result = apply_suppressions(result, baseline)
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
-    write_reports(result, pairs, options or report_options(args))
+    options = options or report_options(args)
+    if options.link_base is None:
+        options = replace(options, link_base=actions_link_base(os.environ, result.changeset.head))
+    write_reports(result, pairs, options)
     return result, settings
 
 

@@ -171,3 +171,21 @@ def test_an_output_belongs_to_the_format_just_before_it(
         main(["review", "-C", str(staged.path), "--output", str(target), "--format", "json"])
     assert exit_info.value.code == EXIT_USAGE
     assert "must come right after the --format it is for" in capsys.readouterr().err
+
+
+def test_in_github_actions_a_commit_review_names_its_repository_and_revision(
+    staged: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = staged.commit("the change")
+    args = ("review", "-C", str(staged.path), "--commit", head, "--dry-run", "--format", "sarif")
+    code, out, _ = _run(capsys, *args)
+    assert code == EXIT_OK and "versionControlProvenance" not in json.loads(out)["runs"][0]
+
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "shop/cart")
+    code, out, _ = _run(capsys, *args)
+    (provenance,) = json.loads(out)["runs"][0]["versionControlProvenance"]
+    assert provenance == {
+        "repositoryUri": "https://github.example.com/shop/cart",
+        "revisionId": head,
+    }
