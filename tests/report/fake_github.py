@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.loopback import LoopbackServer
+
 BOT = "github-actions[bot]"
 """Who the token's writes are attributed to, as for a workflow's GITHUB_TOKEN."""
 
@@ -370,7 +372,7 @@ _ROUTES: tuple[tuple[str, str, Route], ...] = (
 )
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
     """``with FakeGitHub(...) as github:`` serves on ``github.url`` until the block ends."""
 
     def __init__(
@@ -398,24 +400,7 @@ class FakeGitHub:
             read_only,
             link_origin,
         )
-        self._server = _Server(self._state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), daemon=True
-        )
-
-    def __enter__(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_Server(self._state))
 
     # --- scripting -----------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.loopback import LoopbackServer
+
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
 
@@ -240,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
     """``with FakeOpenAIServer() as server:`` serves on ``server.url`` until the block ends."""
 
     def __init__(
@@ -255,25 +257,10 @@ class FakeOpenAIServer:
         ``json_schema_refusal`` is the status that refuses ``response_format`` json_schema;
         ``responder`` answers the chat requests left when the script runs out."""
         self._state = _State(model_ids, json_schema_refusal, required_key, responder)
-        self._server = _Server(self._state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), daemon=True
-        )
+        super().__init__(_Server(self._state))
 
-    def __enter__(self) -> FakeOpenAIServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
+    def _before_shutdown(self) -> None:
         self._state.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def script(self, *replies: Reply) -> None:
         """Queue replies for the next chat requests, in arrival order; then plain answers."""
