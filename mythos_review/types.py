@@ -304,6 +304,11 @@ class SuppressedFinding:
     justification: str
 
 
+PassStatus = Literal["ok", "partial", "truncated", "failed"]
+"""``ok``; ``partial``: the answer hit max_new_tokens, its complete findings were kept;
+``truncated``: it hit max_new_tokens before any complete finding; ``failed``: unreadable."""
+
+
 @dataclass(frozen=True)
 class PassOutcome:
     """What running one pass through the model cost and produced."""
@@ -315,9 +320,10 @@ class PassOutcome:
     cached: bool
     rounds: int
     """1, plus one for each NEED_MORE_CONTEXT round."""
-    status: str
-    """``ok``, ``failed`` (unparsable answer) or ``truncated`` (hit max_new_tokens)."""
+    status: PassStatus
     raw_answer: str
+    detail: str = ""
+    """Why the status is not ``ok``: the parse error, in the model's and the user's words."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from mythos_review.diffs.sources import DiffRequest
 from mythos_review.errors import EXIT_OK
 from mythos_review.evaluation import EvalCase, case_checkout, overlaps_bug
 from mythos_review.pipeline import collect_units, review
+from mythos_review.report.outcomes import lost_findings
 from mythos_review.review.backends.base import DecodingSettings
 from mythos_review.review.backends.select import ModelChoice
 from mythos_review.review.findings import AnswerError, parse_answer
@@ -81,7 +82,7 @@ def _ours(
             _describe(case, finding.path, finding.start_line, finding.end_line, finding.title, tag)
         )
     score.dropped = len(result.dropped)
-    score.failed_passes = sum(1 for o in result.outcomes if o.status != "ok")
+    score.failed_passes = sum(1 for o in result.outcomes if lost_findings(o))
     score.prompt_tokens = sum(o.prompt_tokens for o in result.outcomes)
     score.completion_tokens = sum(o.completion_tokens for o in result.outcomes)
     return score

@@ -52,8 +52,9 @@ def render(result: ReviewResult, show_prompt: bool = False) -> str:
         lines.extend(render_pass(review_pass, show_prompt))
         outcome = outcomes.get(review_pass.number)
         if outcome is not None:
+            detail = f" ({outcome.detail})" if outcome.detail else ""
             lines.append(
-                f"  model: {outcome.status}, {outcome.prompt_tokens} prompt + "
+                f"  model: {outcome.status}{detail}, {outcome.prompt_tokens} prompt + "
                 f"{outcome.completion_tokens} completion tokens, {outcome.seconds} s"
                 f"{' (cached)' if outcome.cached else ''}, {outcome.rounds} round(s)"
             )

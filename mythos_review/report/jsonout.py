@@ -8,6 +8,7 @@ from typing import Any
 
 from mythos_review import __version__
 from mythos_review.report.options import ReportOptions
+from mythos_review.report.outcomes import lost_findings
 from mythos_review.report.rules import rule_for
 from mythos_review.types import (
     ChangeUnit,
@@ -53,6 +54,7 @@ def pass_to_dict(review_pass: ReviewPass, outcome: PassOutcome | None) -> dict[s
             "cached": outcome.cached,
             "rounds": outcome.rounds,
             "status": outcome.status,
+            "detail": outcome.detail,
         }
         if outcome is not None
         else {}
@@ -116,7 +118,8 @@ def stats(result: ReviewResult) -> dict[str, Any]:
         "completion_tokens": sum(o.completion_tokens for o in result.outcomes),
         "seconds": round(sum(o.seconds for o in result.outcomes), 2),
         "cached_passes": sum(1 for o in result.outcomes if o.cached),
-        "failed_passes": sum(1 for o in result.outcomes if o.status != "ok"),
+        "failed_passes": sum(1 for o in result.outcomes if lost_findings(o)),
+        "partial_passes": sum(1 for o in result.outcomes if o.status == "partial"),
     }
 
 

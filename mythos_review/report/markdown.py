@@ -28,6 +28,7 @@ from mythos_review.report.locations import (
     supporting_evidence,
 )
 from mythos_review.report.options import ReportOptions
+from mythos_review.report.outcomes import problem
 from mythos_review.report.rules import rule_for
 from mythos_review.report.text import describe_unit, printable, suppressed_counts
 from mythos_review.review.prompt import SHIPPED_TEMPLATES, fence_for
@@ -406,16 +407,9 @@ def _status_lines(result: ReviewResult) -> list[str]:
             f"(baseline: {baseline}, inline ignore: {inline})"
         )
     for outcome in result.outcomes:
-        if outcome.status == "truncated":
-            lines.append(
-                f"Pass {outcome.pass_number} truncated: the answer hit the token limit, "
-                "findings after the cut are missing"
-            )
-        elif outcome.status != "ok":
-            lines.append(
-                f"Pass {outcome.pass_number} {escape_title(outcome.status)}: "
-                "the model's answer could not be read"
-            )
+        issue = problem(outcome)
+        if issue is not None:
+            lines.append(f"Pass {outcome.pass_number}: {escape_text(issue)}")
     return lines
 
 

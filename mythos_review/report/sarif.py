@@ -35,6 +35,7 @@ from mythos_review.report.locations import (
     supporting_evidence,
 )
 from mythos_review.report.options import ReportOptions
+from mythos_review.report.outcomes import lost_findings, problem
 from mythos_review.report.rules import RULES, Rule, rule_for
 from mythos_review.types import (
     EvidenceItem,
@@ -302,20 +303,9 @@ def _run_notifications(result: ReviewResult) -> list[Any]:
     for outcome in result.outcomes:
         reviewed = units.get(outcome.pass_number, "")
         where = f" ({reviewed})" if reviewed else ""
-        if outcome.status == "failed":
-            notices.append(
-                _notification(
-                    f"pass {outcome.pass_number}{where} failed: the model's answer could not be "
-                    "read, so these units have no findings"
-                )
-            )
-        elif outcome.status == "truncated":
-            notices.append(
-                _notification(
-                    f"pass {outcome.pass_number}{where} was cut off at the token limit; its "
-                    "findings may be incomplete (raise --max-new-tokens)"
-                )
-            )
+        issue = problem(outcome)
+        if issue is not None:
+            notices.append(_notification(f"pass {outcome.pass_number}{where}: {issue}"))
     return notices
 
 
@@ -371,7 +361,7 @@ def _document(
         version_control_provenance=provenance,
         invocations=[
             sarif_om.Invocation(
-                execution_successful=all(o.status != "failed" for o in review.outcomes),
+                execution_successful=not any(lost_findings(o) for o in review.outcomes),
                 tool_execution_notifications=list(notices) or None,
             )
         ],

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from mythos_review.report.options import ReportOptions
+from mythos_review.report.outcomes import problem
 from mythos_review.types import ChangeUnit, Finding, ReviewResult, Severity
 
 _SEVERITY_STYLE: dict[Severity, str] = {
@@ -115,14 +116,12 @@ def render(result: ReviewResult, options: ReportOptions) -> str:
             line for finding in result.findings for line in describe_finding(finding, options.color)
         ]
         reviewed = f"{len(result.units)} unit(s) in {len(result.passes)} pass(es)"
-        failed = [o for o in result.outcomes if o.status != "ok"]
-        if failed:
-            reviewed += f", {len(failed)} pass(es) failed: " + "; ".join(
-                f"pass {o.pass_number} {o.status}" for o in failed
-            )
         lines.append(
             f"{len(result.findings)} finding(s) ({sum(f.verified for f in result.findings)} "
             f"verified) in {reviewed} by {result.model.get('name')}"
+        )
+        lines.extend(
+            f"note: pass {o.pass_number}: {problem(o)}" for o in result.outcomes if problem(o)
         )
     if result.suppressed:
         lines.append(describe_suppressed(result))

@@ -31,7 +31,14 @@ from mythos_review.review.findings import (
 from mythos_review.review.patterns import PatternHit, detect
 from mythos_review.review.prompt import TEMPLATE_VERSION
 from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
-from mythos_review.types import DroppedFinding, EvidenceItem, Finding, PassOutcome, ReviewPass
+from mythos_review.types import (
+    DroppedFinding,
+    EvidenceItem,
+    Finding,
+    PassOutcome,
+    PassStatus,
+    ReviewPass,
+)
 
 Progress = Callable[[int, int], None]
 
@@ -63,7 +70,12 @@ class _Tally:
         self.all_cached &= was_cached
 
     def outcome(
-        self, review_pass: ReviewPass, rounds: int, status: str, raw_answer: str = ""
+        self,
+        review_pass: ReviewPass,
+        rounds: int,
+        status: PassStatus,
+        raw_answer: str = "",
+        detail: str = "",
     ) -> PassOutcome:
         return PassOutcome(
             pass_number=review_pass.number,
@@ -74,6 +86,7 @@ class _Tally:
             rounds=rounds,
             status=status,
             raw_answer=raw_answer,
+            detail=detail,
         )
 
 
@@ -212,9 +225,10 @@ class PassRunner:
             try:
                 parsed = parse_answer(answer.text)
             except AnswerError as error:
-                status = "truncated" if answer.finish_reason == "length" else "failed"
-                failure = f"{status}: {error}"
-                report.outcomes.append(self._tally.outcome(current, rounds, failure, answer.text))
+                status: PassStatus = "truncated" if answer.finish_reason == "length" else "failed"
+                report.outcomes.append(
+                    self._tally.outcome(current, rounds, status, answer.text, str(error))
+                )
                 report.passes.append(current)
                 return
             if parsed.need_more_context and rounds <= self.max_rounds:
@@ -235,8 +249,11 @@ class PassRunner:
                 report.findings.append(with_verification(finding, False, note))
             else:
                 report.findings.append(self._verified(finding, current) if self.verify else finding)
-        status = "ok" if parsed.complete else "truncated: the complete findings were kept"
-        report.outcomes.append(self._tally.outcome(current, rounds, status, answer.text))
+        report.outcomes.append(
+            self._tally.outcome(
+                current, rounds, "ok" if parsed.complete else "partial", answer.text
+            )
+        )
         report.passes.append(current)
 
     def _verified(self, finding: Finding, review_pass: ReviewPass) -> Finding:

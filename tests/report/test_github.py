@@ -209,7 +209,7 @@ def test_comments_stay_when_a_pass_failed_or_no_model_was_asked(
     github: FakeGitHub, reviewed: ReviewResult, sleeps: list[float]
 ) -> None:
     post(github, reviewed, sleeps)
-    failed = PassOutcome(1, 100, 0, 0.1, False, 1, "failed: not JSON", "garbage")
+    failed = PassOutcome(1, 100, 0, 0.1, False, 1, "failed", "garbage", "not JSON")
     for result in (
         replace(reviewed, findings=(), outcomes=(failed,)),
         replace(reviewed, findings=(), model=None),

@@ -283,6 +283,7 @@ def test_suppressed_findings_failed_passes_and_notes_are_listed(reviewed: Review
         ),
         outcomes=(
             PassOutcome(1, 900, 40, 1.5, False, 1, "truncated", ""),
+            PassOutcome(4, 900, 40, 1.5, False, 1, "partial", ""),
             PassOutcome(2, 900, 40, 1.5, False, 1, "failed", ""),
             PassOutcome(3, 900, 40, 1.5, False, 1, "ok", ""),
         ),
@@ -292,8 +293,10 @@ def test_suppressed_findings_failed_passes_and_notes_are_listed(reviewed: Review
     document = markdown.render(result, ReportOptions())
 
     assert "- Suppressed: 3 findings (baseline: 2, inline ignore: 1)" in document
-    assert "- Pass 1 truncated: the answer hit the token limit" in document
-    assert "- Pass 2 failed: the model's answer could not be read" in document
+    assert "- Pass 1: the answer was cut off at the token limit before one complete" in document
+    assert "- Pass 2: the model's answer could not be read" in document
+    assert "- Pass 4: the answer was cut off at the token limit; its complete findings" in document
+    assert "Pass 3" not in document
     assert "Pass 3" not in document
     assert "- Note: skipped assets/logo.png: binary" in document
     assert "Negative prices" not in document

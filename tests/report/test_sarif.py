@@ -262,6 +262,7 @@ def test_failed_and_truncated_passes_and_notes_become_notifications(
     outcomes = (
         PassOutcome(1, 900, 512, 3.0, cached=False, rounds=1, status="truncated", raw_answer=""),
         PassOutcome(2, 800, 40, 1.0, cached=False, rounds=1, status="failed", raw_answer="?"),
+        PassOutcome(3, 800, 40, 1.0, cached=False, rounds=1, status="partial", raw_answer=""),
     )
     notes = ("skipped vendor/lib.min.js: generated file",)
     run = _run(_log(replace(reviewed, outcomes=outcomes, notes=notes), schema_validator))
@@ -270,8 +271,13 @@ def test_failed_and_truncated_passes_and_notes_become_notifications(
     assert {n["level"] for n in notices} == {"warning"}
     texts = [n["message"]["text"] for n in notices]
     assert texts[0] == notes[0]
-    assert texts[1].startswith("pass 1 (shop/pricing.py:discount) was cut off")
-    assert texts[2].startswith("pass 2 failed")
+    assert texts[1].startswith("pass 1 (shop/pricing.py:discount): the answer was cut off")
+    assert texts[2].startswith("pass 2: the model's answer could not be read")
+    assert texts[3].startswith("pass 3: the answer was cut off at the token limit; its complete")
+    partial = replace(outcomes[2], pass_number=1)
+    assert _run(_log(replace(reviewed, outcomes=(partial,)), schema_validator))["invocations"][0][
+        "executionSuccessful"
+    ], "a partial answer still delivered its findings"
     ok = replace(outcomes[0], status="ok")
     assert _run(_log(replace(reviewed, outcomes=(ok,)), schema_validator))["invocations"] == [
         {"executionSuccessful": True}

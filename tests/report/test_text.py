@@ -12,7 +12,7 @@ import pytest
 
 from mythos_review.report import text
 from mythos_review.report.options import ReportOptions
-from mythos_review.types import ReviewResult, Severity, SuppressedFinding
+from mythos_review.types import PassOutcome, ReviewResult, Severity, SuppressedFinding
 
 
 @pytest.fixture
@@ -70,6 +70,22 @@ def test_model_text_cannot_send_escape_sequences(reviewed: ReviewResult) -> None
 
     assert "\x1b" not in output and "\x07" not in output and "\r" not in output
     assert "evil\ufffd]0;owned\ufffd title\ufffdx" in output
+
+
+def test_a_pass_cut_short_is_a_note_that_says_what_is_missing(reviewed: ReviewResult) -> None:
+    outcomes = (
+        PassOutcome(1, 900, 1024, 9.0, False, 1, "partial", "{...", ""),
+        PassOutcome(2, 900, 7, 1.0, False, 1, "failed", "<html>", "no JSON object in the answer"),
+    )
+    lines = text.render(replace(reviewed, outcomes=outcomes), ReportOptions()).splitlines()
+    notes = [line for line in lines if line.startswith("note: pass")]
+    assert notes == [
+        "note: pass 1: the answer was cut off at the token limit; its complete findings were "
+        "kept, any after the cut are missing (raise --max-new-tokens)",
+        "note: pass 2: the model's answer could not be read (no JSON object in the answer), so "
+        "this pass has no findings",
+    ]
+    assert not any("failed" in line for line in lines if not line.startswith("note:"))
 
 
 def test_suppressed_findings_are_counted(reviewed: ReviewResult) -> None:

@@ -193,5 +193,5 @@ def test_an_unparsable_answer_fails_the_pass_and_nothing_else(
         server.script(ok("I am sorry, I cannot review code."))
         result = _review(repo, server, tmp_path / "state")
     (outcome,) = result.outcomes
-    assert outcome.status.startswith("failed")
+    assert outcome.status == "failed" and outcome.detail
     assert result.findings == ()
