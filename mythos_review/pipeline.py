@@ -126,8 +126,6 @@ def review(
         def more_context(names: Sequence[str], review_pass: ReviewPass) -> list[EvidenceItem]:
             return more_context_items(index, names, review_pass)
 
-        def name_exists(name: str) -> bool:
-            return bool(index.definitions(name, limit=1))
 
         backend = shared_backend or LazyBackend(choice.open_backend)
         runner = PassRunner(
@@ -138,7 +136,7 @@ def review(
             planned.packer,
             planned.languages,
             more_context,
-            name_exists,
+            index.is_bound,
             _changed_spans(result),
             max_rounds=settings.max_rounds,
             verify=settings.verify,

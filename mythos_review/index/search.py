@@ -45,6 +45,17 @@ _WORD = re.compile(r"\w+")
 FULL_TEXT_REASON = "full-text match (bm25)"
 
 
+def _binding_pattern(name: str) -> re.Pattern[str]:
+    """Where code gives ``name`` a value, in the common languages' syntax."""
+    word = re.escape(name)
+    return re.compile(
+        rf"(?<![\w.])(?:self\.|this\.|@)?{word}\s*(?::[^=\n]+)?=(?!=)"  # x = / self.x: int =
+        rf"|(?<![\w.])(?:let|const|var|val|auto)\s+(?:mut\s+)?{word}\b"  # let x, var x
+        rf"|\b(?:for|as|import)\s+(?:\w+\s*,\s*)*{word}\b"  # for x in / as x / import x
+        rf"|(?:def|func|fn|function)\s+\w*\s*\([^)]*?(?<![\w.]){word}\b",  # parameters
+    )
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A definition (function, method, class, ...) or a block of code outside definitions."""
@@ -256,6 +267,19 @@ class Index:
         if name != _bare(name):
             chunks = (c for c in chunks if c.symbol == name or c.symbol.endswith("." + name))
         return list(chunks)[:limit]
+
+    def is_bound(self, name: str) -> bool:
+        """Whether the repository defines ``name`` or binds it anywhere: an assignment (also
+        ``self.name =``), a parameter, a loop variable, an import. Backs the grounding rule
+        that drops "X is undefined" claims; an attribute set in ``__init__`` is no definition
+        but is certainly not undefined."""
+        bare = _bare(name)
+        if not bare.isidentifier():
+            return False
+        if self.definitions(bare, limit=1):
+            return True
+        binding = _binding_pattern(bare)
+        return any(binding.search(hit.chunk.text) for hit in self.search_text(bare, limit=50))
 
     def callers(self, name: str, limit: int = 50) -> list[SearchHit]:
         """Chunks that call or use ``name``, most certainly-meant first; the definition itself

@@ -201,7 +201,7 @@ class GroundingContext:
     changed_spans: Mapping[str, Sequence[tuple[int, int]]]
     """path -> spans of the units under review in the diff's files."""
     name_exists: Callable[[str], bool]
-    """Whether the repository defines (or imports) a name: backs rule 5."""
+    """Whether the repository defines or binds a name (``Index.is_bound``): backs rule 5."""
 
 
 def ground(raw: Mapping[str, Any], context: GroundingContext) -> tuple[Finding | None, str | None]:

@@ -135,3 +135,23 @@ def test_stats_count_what_is_there(index: Index) -> None:
     assert stats.languages == {"python": 4, "text": 1}
     assert stats.definitions == 14
     assert stats.test_chunks == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "bound"),
+    [
+        ("verify_password", True),  # a definition
+        ("secret", True),  # self.secret = secret, and a parameter
+        ("JWT_SECRET", True),  # a module-level assignment
+        ("digest", True),  # a parameter only
+        ("payload", True),  # unpacked in an assignment and a parameter
+        ("signer", True),  # a local variable
+        ("hashlib", True),  # an import
+        ("rpartition", False),  # only called
+        ("no_such_name", False),
+    ],
+)
+def test_a_name_is_bound_by_any_definition_assignment_parameter_or_import(
+    index: Index, name: str, bound: bool
+) -> None:
+    assert index.is_bound(name) is bound

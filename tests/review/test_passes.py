@@ -186,6 +186,21 @@ def test_an_ungrounded_finding_is_dropped_with_its_reason(repo: GitRepo, tmp_pat
     assert "does not match" in result.dropped[0].reason
 
 
+def test_a_claim_that_an_attribute_is_undefined_is_dropped(repo: GitRepo, tmp_path: Path) -> None:
+    """``Basket.items`` is set in ``__init__``: no definition, but certainly not undefined."""
+    claim = {**FINDING, "title": "Undefined attribute", "message": "`items` is not defined."}
+    with FakeOpenAIServer() as server:
+        server.script(
+            ok(_answer({"findings": [claim]})),
+            ok(_answer({"verdict": "no", "reason": "intended"})),
+        )
+        result = _review(repo, server, tmp_path / "state")
+    assert result.findings == ()
+    assert "claims `items` is undefined or missing, but the repository has it" in [
+        d.reason for d in result.dropped
+    ]
+
+
 def test_an_unparsable_answer_fails_the_pass_and_nothing_else(
     repo: GitRepo, tmp_path: Path
 ) -> None:
