@@ -126,7 +126,6 @@ def review(
         def more_context(names: Sequence[str], review_pass: ReviewPass) -> list[EvidenceItem]:
             return more_context_items(index, names, review_pass)
 
-
         backend = shared_backend or LazyBackend(choice.open_backend)
         runner = PassRunner(
             backend,
