@@ -21,10 +21,10 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.loopback import LoopbackServer
+from tests.loopback import JsonHandler, LoopbackServer
 
 BOT = "github-actions[bot]"
 """Who the token's writes are attributed to, as for a workflow's GITHUB_TOKEN."""
@@ -91,11 +91,8 @@ class _Server(ThreadingHTTPServer):
 Route = Callable[["_Handler", re.Match[str], Any], None]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: pytest shows the test's own output only."""
 
     def do_GET(self) -> None:
         self._handle()
@@ -344,21 +341,6 @@ class _Handler(BaseHTTPRequestHandler):
             links += [link(1, "first"), link(page - 1, "prev")]
         headers = (("Link", ", ".join(links)),) if links else ()
         self._send_json(200, items[(page - 1) * size : page * size], headers)
-
-    def _send_json(
-        self, status: int, document: Any, headers: tuple[tuple[str, str], ...] = ()
-    ) -> None:
-        self._send(status, json.dumps(document).encode(), headers)
-
-    def _send(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
-        self.send_response(status)
-        if body:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
 
 
 _ROUTES: tuple[tuple[str, str, Route], ...] = (

@@ -19,10 +19,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.loopback import LoopbackServer
+from tests.loopback import JsonHandler, LoopbackServer
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -118,11 +118,8 @@ class _Server(ThreadingHTTPServer):
         self.state = state
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: pytest shows the test's own output only."""
 
     def do_GET(self) -> None:
         self._handle(self._models)
@@ -226,20 +223,6 @@ class _Handler(BaseHTTPRequestHandler):
                 "total_tokens": prompt + generated,
             }
         return completion
-
-    def _send_json(
-        self, status: int, document: Any, headers: tuple[tuple[str, str], ...] = ()
-    ) -> None:
-        self._send(status, json.dumps(document).encode(), headers)
-
-    def _send(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
 
 
 class FakeOpenAIServer(LoopbackServer):
