@@ -189,3 +189,18 @@ def test_in_github_actions_a_commit_review_names_its_repository_and_revision(
         "repositoryUri": "https://github.example.com/shop/cart",
         "revisionId": head,
     }
+
+
+def test_without_a_model_backend_installed_the_error_says_what_to_install(staged: GitRepo) -> None:
+    """What a pre-commit hook with only the base dependencies meets on its first review."""
+    probe = (
+        "import sys\n"
+        "for name in ('llama_cpp', 'torch', 'transformers'):\n"
+        "    sys.modules[name] = None  # as if not installed\n"
+        "from mythos_review.cli import main\n"
+        f"raise SystemExit(main(['review', '-C', {str(staged.path)!r}, '--no-cache']))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert completed.returncode == EXIT_USAGE, completed.stderr
+    assert "mythos-review[llamacpp,model]" in completed.stderr
+    assert 'backend = "openai"' in completed.stderr and "Traceback" not in completed.stderr

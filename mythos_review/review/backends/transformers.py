@@ -189,7 +189,10 @@ class TransformersBackend:
         except ImportError as error:
             raise UsageError(
                 f"the transformers backend needs torch and transformers ({error.name} is "
-                f"missing); install them with {INSTALL_HINT}"
+                f"missing); install them with {INSTALL_HINT}, or install the CPU default "
+                "instead (pip install 'mythos-review[llamacpp,model]'; in a pre-commit hook: "
+                "additional_dependencies: [\".[llamacpp,model]\"]), or review with a model "
+                "server (backend = \"openai\" and base_url in .mythos.toml)"
             ) from None
         _quiet(transformers)
         self._torch = torch
