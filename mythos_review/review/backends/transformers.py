@@ -191,8 +191,8 @@ class TransformersBackend:
                 f"the transformers backend needs torch and transformers ({error.name} is "
                 f"missing); install them with {INSTALL_HINT}, or install the CPU default "
                 "instead (pip install 'mythos-review[llamacpp,model]'; in a pre-commit hook: "
-                "additional_dependencies: [\".[llamacpp,model]\"]), or review with a model "
-                "server (backend = \"openai\" and base_url in .mythos.toml)"
+                'additional_dependencies: [".[llamacpp,model]"]), or review with a model '
+                'server (backend = "openai" and base_url in .mythos.toml)'
             ) from None
         _quiet(transformers)
         self._torch = torch
