@@ -34,8 +34,8 @@ from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.report import markdown
 from mythos_review.report.locations import added_lines, primary_region
 from mythos_review.report.options import GITHUB_COMMENT_LIMIT, ReportOptions
-from mythos_review.review.backends.openai import parse_retry_after
 from mythos_review.types import Finding, ReviewResult
+from mythos_review.webapi import error_body, parse_retry_after, redact
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
@@ -304,18 +304,14 @@ class GitHubClient:
 
     def _redact(self, text: str) -> str:
         """GitHub or a proxy may echo the request back; the token never reaches a message."""
-        return text.replace(self._token, "***") if self._token else text
+        return redact(text, self._token)
 
 
 def _error_detail(raw: bytes) -> str:
     """GitHub's ``message`` with its ``errors`` (strings or objects), else the body's start."""
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return text.strip()[:_DETAIL_CHARS]
-    if not isinstance(document, dict):
-        return text.strip()[:_DETAIL_CHARS]
+    document, text = error_body(raw)
+    if document is None:
+        return text[:_DETAIL_CHARS]
     message = str(document.get("message", "")).strip()
     errors = document.get("errors")
     reasons = [
@@ -325,7 +321,7 @@ def _error_detail(raw: bytes) -> str:
     ]
     if reasons:
         message = f"{message}: {'; '.join(reasons)}" if message else "; ".join(reasons)
-    return (message or text.strip())[:_DETAIL_CHARS]
+    return (message or text)[:_DETAIL_CHARS]
 
 
 # --- posting ---------------------------------------------------------------------------------

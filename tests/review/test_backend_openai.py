@@ -31,11 +31,11 @@ from mythos_review.review.backends.openai import (
     MESSAGE_OVERHEAD_TOKENS,
     REPLY_OVERHEAD_TOKENS,
     OpenAIBackend,
-    parse_retry_after,
 )
 from mythos_review.review.models import model_path, resolve_model
 from mythos_review.review.schema import FINDINGS_SCHEMA
 from mythos_review.review.tokenizer import ChatTokenizer
+from mythos_review.webapi import parse_retry_after
 from tests.review.fake_openai_server import (
     CHAT_PATH,
     FakeOpenAIServer,

@@ -10,7 +10,6 @@ only ever comes from an environment variable and never appears in a log line or 
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import logging
@@ -24,7 +23,6 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from mythos_review import __version__
@@ -32,6 +30,7 @@ from mythos_review.context.tokens import estimate_tokens
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.review.backends.base import Chat, DecodingSettings, Generation
 from mythos_review.review.tokenizer import ChatTokenizer
+from mythos_review.webapi import error_body, parse_retry_after, redact
 
 logger = logging.getLogger(__name__)
 
@@ -92,23 +91,6 @@ def normalized_base_url(base_url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
 def estimate_chat_tokens(chat: Chat) -> int:
     """The documented estimate when the server's tokenizer is unknown: characters / 3.5 per
     message plus template overhead."""
@@ -119,19 +101,15 @@ def estimate_chat_tokens(chat: Chat) -> int:
 
 def _error_detail(body: bytes) -> str:
     """The server's own words about an error: ``error.message`` or ``detail``, else the body."""
-    text = body.decode("utf-8", errors="replace")
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return text.strip()[:_EXCERPT_CHARS]
-    if isinstance(document, dict):
+    document, text = error_body(body)
+    if document is not None:
         error = document.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             return str(error["message"])[:_EXCERPT_CHARS]
         for key in ("detail", "message", "error"):
             if key in document:
                 return json.dumps(document[key], ensure_ascii=False)[:_EXCERPT_CHARS]
-    return text.strip()[:_EXCERPT_CHARS]
+    return text[:_EXCERPT_CHARS]
 
 
 class OpenAIBackend:
@@ -443,7 +421,7 @@ class OpenAIBackend:
 
     def _redact(self, text: str) -> str:
         """A server may echo the request back; the key never reaches a message or a log."""
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return redact(text, self._api_key)
 
     def _transient_message(self, failure: _Transient) -> str:
         return (
