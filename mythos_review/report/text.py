@@ -121,7 +121,9 @@ def render(result: ReviewResult, options: ReportOptions) -> str:
             f"verified) in {reviewed} by {result.model.get('name')}"
         )
         lines.extend(
-            f"note: pass {o.pass_number}: {problem(o)}" for o in result.outcomes if problem(o)
+            f"note: pass {o.pass_number}: {issue}"
+            for o in result.outcomes
+            if (issue := problem(o)) is not None
         )
     if result.suppressed:
         lines.append(describe_suppressed(result))
