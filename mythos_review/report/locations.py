@@ -16,6 +16,19 @@ def added_lines(changeset: ChangeSet) -> dict[str, frozenset[int]]:
     return {change.path: frozenset(change.added_lines) for change in changeset.files}
 
 
+def post_image_lines(
+    changeset: ChangeSet, path: str, start: int, end: int, *, keepends: bool = False
+) -> list[str] | None:
+    """Lines ``start``-``end`` of ``path`` after the change, when the diff carries its text
+    (a file it touched, not deleted or binary); None when the range is not in the file."""
+    for change in changeset.files:
+        if change.path == path and change.new_text is not None:
+            lines = change.new_text.splitlines(keepends=keepends)
+            if 1 <= start <= end <= len(lines):
+                return lines[start - 1 : end]
+    return None
+
+
 def primary_region(finding: Finding, added: dict[str, frozenset[int]]) -> tuple[int, int]:
     """The longest run of consecutive added lines inside the finding (the first, on a tie);
     the finding's own range when it covers no added line (code removed there)."""

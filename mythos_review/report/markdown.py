@@ -24,6 +24,7 @@ from mythos_review.code.languages import language_for
 from mythos_review.report.locations import (
     added_lines,
     importance,
+    post_image_lines,
     primary_region,
     supporting_evidence,
 )
@@ -256,12 +257,7 @@ def _reindent(lines: list[str], like: str) -> list[str]:
 
 def finding_lines(finding: Finding, result: ReviewResult) -> list[str] | None:
     """The post-image text of the finding's lines, for a file the change touched."""
-    for change in result.changeset.files:
-        if change.path == finding.path and change.new_text is not None:
-            lines = change.new_text.splitlines()
-            if 1 <= finding.start_line <= finding.end_line <= len(lines):
-                return lines[finding.start_line - 1 : finding.end_line]
-    return None
+    return post_image_lines(result.changeset, finding.path, finding.start_line, finding.end_line)
 
 
 def suggestion_for(finding: Finding, result: ReviewResult) -> str | None:

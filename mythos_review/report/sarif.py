@@ -31,6 +31,7 @@ from mythos_review import __version__
 from mythos_review.report.locations import (
     added_lines,
     importance,
+    post_image_lines,
     primary_region,
     supporting_evidence,
 )
@@ -39,7 +40,6 @@ from mythos_review.report.outcomes import lost_findings, problem
 from mythos_review.report.rules import RULES, Rule, rule_for
 from mythos_review.types import (
     EvidenceItem,
-    FileChange,
     Finding,
     ReviewResult,
     SuppressedFinding,
@@ -188,14 +188,10 @@ def _physical_location(path: str, start: int, end: int, snippet: str | None = No
     )
 
 
-def _snippet(change: FileChange | None, start: int, end: int) -> str | None:
+def _snippet(review: ReviewResult, path: str, start: int, end: int) -> str | None:
     """The region's lines from the post-image, when the diff carries it."""
-    if change is None or change.new_text is None:
-        return None
-    lines = change.new_text.splitlines(keepends=True)
-    if end > len(lines):
-        return None
-    return "".join(lines[start - 1 : end])
+    lines = post_image_lines(review.changeset, path, start, end, keepends=True)
+    return "".join(lines) if lines is not None else None
 
 
 _LINK_SYNTAX = re.compile(r"\\(?=[\[\]])|[\[\]]")
@@ -235,7 +231,6 @@ def _result(
     reported: _Reported,
     review: ReviewResult,
     added: dict[str, frozenset[int]],
-    changes: dict[str, FileChange],
     rule_indexes: dict[str, int],
 ) -> Any:
     finding = reported.finding
@@ -263,7 +258,7 @@ def _result(
         locations=[
             sarif_om.Location(
                 physical_location=_physical_location(
-                    finding.path, start, end, _snippet(changes.get(finding.path), start, end)
+                    finding.path, start, end, _snippet(review, finding.path, start, end)
                 )
             )
         ],
@@ -387,12 +382,8 @@ def render_capped(
     rules = [_rule_descriptor(category, rule) for category, rule in RULES.items()]
     rule_indexes = {rule.id: index for index, rule in enumerate(RULES.values())}
     added = added_lines(result.changeset)
-    changes = {change.path: change for change in result.changeset.files}
     ranked = _ranked(result)
-    results = [
-        to_json(_result(item, result, added, changes, rule_indexes))
-        for item in ranked[:max_results]
-    ]
+    results = [to_json(_result(item, result, added, rule_indexes)) for item in ranked[:max_results]]
     notices = _run_notifications(result)
     if len(ranked) > max_results:
         notices.append(
