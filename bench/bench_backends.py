@@ -3,7 +3,7 @@ the CPU prompt budget that keeps one review pass near 20 seconds.
 
 Every backend is opened the way ``mythos review`` opens it (``choose_model``), on the same
 embedded GGUF file and the same prompts, so the numbers compare backends and not set-ups; a
-backend added to ``review/backends/select.py`` is measured by naming it in ``--backends``.
+backend added to ``model/select.py`` is measured by naming it in ``--backends``.
 Each measurement uses a prompt with a fresh first line, so no backend can serve it from a
 cache left by the one before. Results are printed as Markdown for docs/PERFORMANCE.md and
 optionally written as JSON. Run: ``.venv/bin/python bench/bench_backends.py --help``.
@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from mythos_review.config import Settings
-from mythos_review.review.backends.base import Backend, Chat, DecodingSettings, Generation
-from mythos_review.review.backends.select import choose_model
-from mythos_review.review.devices import detect
-from mythos_review.review.prompt import PromptRenderer
-from mythos_review.review.schema import FINDINGS_SCHEMA
+from mythos_review.model.backends.base import Backend, Chat, DecodingSettings, Generation
+from mythos_review.model.devices import detect
+from mythos_review.model.select import choose_model
+from mythos_review.prompt.render import PromptRenderer
+from mythos_review.prompt.schema import FINDINGS_SCHEMA
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CPU_FLAGS_OF_INTEREST = ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
@@ -242,8 +242,8 @@ def sweep_n_batch(
     model: str, sizes: Sequence[int], prompt_tokens: int, system_prompt: str
 ) -> dict[int, float]:
     """Prefill speed of the llama.cpp backend per ``n_batch``: how DEFAULT_N_BATCH was chosen."""
-    from mythos_review.review.backends.llamacpp import LlamaCppBackend
-    from mythos_review.review.models import resolve_model
+    from mythos_review.model.backends.llamacpp import LlamaCppBackend
+    from mythos_review.model.registry import resolve_model
 
     speeds = {}
     for size in sizes:

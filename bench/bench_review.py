@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mythos_review.evaluation import default_corpus_dir
+from mythos_review.eval.cases import default_corpus_dir
 
 EDITS = (
     ("src/requests/utils.py", "    if value is None:", "    if value is not None:"),

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from mythos_review import __version__
+from mythos_review.config import BACKENDS
 from mythos_review.errors import EXIT_RUNTIME, EXIT_USAGE, MythosError
+from mythos_review.types import SEVERITIES
 
 FORMATS = ("text", "json", "markdown", "sarif", "rdjsonl")
-FAIL_LEVELS = ("high", "medium", "low", "info", "never")
+FAIL_LEVELS = (*SEVERITIES, "never")
 
 
 def _add_repo_flags(parser: argparse.ArgumentParser) -> None:
@@ -123,9 +125,7 @@ def add_review_flags(review: argparse.ArgumentParser, default_source: str = "--s
     review.add_argument(
         "--model", metavar="NAME", help="embedded model name, model folder, GGUF file or hub id"
     )
-    review.add_argument(
-        "--backend", choices=("auto", "llamacpp", "transformers", "openai"), default=None
-    )
+    review.add_argument("--backend", choices=BACKENDS, default=None)
     review.add_argument("--base-url", metavar="URL", help="server of the openai backend")
     review.add_argument("--max-new-tokens", type=int, metavar="N")
     review.add_argument("--quantize", choices=("4bit", "8bit"), help="GPU only (bitsandbytes)")
@@ -239,34 +239,38 @@ def build_parser() -> argparse.ArgumentParser:
     repomap = commands.add_parser("map", help="the repository map within a token budget")
     _add_repo_flags(repomap)
     repomap.add_argument("--tokens", type=int, default=1024, metavar="N")
-    repomap.set_defaults(handler="repomap")
+    repomap.set_defaults(handler="map")
 
     evaluate = commands.add_parser("eval", help="measure against labelled cases")
     eval_kinds = evaluate.add_subparsers(dest="eval_kind", metavar="KIND", required=True)
-    for kind, text in (("units", "enclosing units"), ("retrieval", "retrieval recall")):
-        sub = eval_kinds.add_parser(kind, help=f"{text} per case")
-        sub.add_argument("cases", metavar="CASES.jsonl")
-        sub.add_argument(
-            "--corpus",
-            metavar="DIR",
-            help="corpus cache (default: $MYTHOS_EVAL_CACHE or ~/.cache/mythos-eval)",
-        )
-        sub.add_argument("--json", action="store_true", help="one JSON document")
-        sub.add_argument("--max-prompt-tokens", type=int, metavar="N")
-        sub.set_defaults(handler="evaluate")
-    review_eval = eval_kinds.add_parser("review", help="full reviews: hits and false alarms")
-    review_eval.add_argument("cases", metavar="CASES.jsonl")
-    review_eval.add_argument("--corpus", metavar="DIR")
-    review_eval.add_argument("--json", action="store_true")
-    review_eval.add_argument("--max-prompt-tokens", type=int, metavar="N")
-    review_eval.add_argument("--model", metavar="NAME")
-    review_eval.add_argument("--backend", choices=("auto", "llamacpp", "transformers", "openai"))
-    review_eval.add_argument(
+    for kind, text in (
+        ("units", "enclosing units per case"),
+        ("retrieval", "retrieval recall per case"),
+        ("review", "full reviews per case: hits and false alarms"),
+    ):
+        _add_eval_flags(eval_kinds.add_parser(kind, help=text), runs_model=kind == "review")
+    return parser
+
+
+def _add_eval_flags(parser: argparse.ArgumentParser, *, runs_model: bool) -> None:
+    """The flags every ``mythos eval`` kind takes, and the model's for those that run it."""
+    parser.add_argument("cases", metavar="CASES.jsonl")
+    parser.add_argument(
+        "--corpus",
+        metavar="DIR",
+        help="corpus cache (default: $MYTHOS_EVAL_CACHE or ~/.cache/mythos-eval)",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document")
+    parser.add_argument("--max-prompt-tokens", type=int, metavar="N")
+    parser.add_argument("--only", nargs="+", metavar="ID", help="only these case ids")
+    parser.set_defaults(handler="eval")
+    if not runs_model:
+        return
+    parser.add_argument("--model", metavar="NAME")
+    parser.add_argument("--backend", choices=BACKENDS)
+    parser.add_argument(
         "--reverse", action="store_true", help="also review each diff undone (a correct change)"
     )
-    review_eval.add_argument("--only", nargs="+", metavar="ID", help="only these case ids")
-    review_eval.set_defaults(handler="evaluate")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,10 @@ else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
 
+BACKENDS = ("auto", "llamacpp", "transformers", "openai")
+"""The values of the ``backend`` setting (``model/select.py`` resolves them)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of the pipeline, with the defaults a new user gets."""
@@ -36,7 +40,7 @@ class Settings:
     window_lines: int = 10
     """Lines of context around a change outside any definition (module-level or no grammar)."""
     max_prompt_tokens: int | None = None
-    """None: chosen per device (see review/devices.py): small on CPUs, where prefill is slow."""
+    """None: chosen per device (see model/devices.py): small on CPUs, where prefill is slow."""
     max_new_tokens: int = 1024
     max_passes: int = 32
     section_shares: Mapping[str, float] = field(

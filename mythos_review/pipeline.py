@@ -5,7 +5,7 @@ Commands parse flags and print; this module only moves data from one stage to th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -13,19 +13,18 @@ from typing import BinaryIO
 from mythos_review.code.languages import language_for
 from mythos_review.code.units import units_for_changeset
 from mythos_review.config import Settings
-from mythos_review.context.budget import Packer, TokenCounter
-from mythos_review.context.passes import PassPlanner
+from mythos_review.context.pack import Packer
+from mythos_review.context.plan import PassPlanner
 from mythos_review.context.retrieve import Retriever, map_item, more_context_items
 from mythos_review.diffs.sources import DiffRequest, load_changeset
 from mythos_review.index.search import Index
-from mythos_review.review.backends.select import ModelChoice
+from mythos_review.model.devices import detect
+from mythos_review.model.select import ModelChoice
+from mythos_review.prompt.render import PromptRenderer
 from mythos_review.review.cache import AnswerCache
-from mythos_review.review.devices import detect
-from mythos_review.review.passes import LazyBackend, PassRunner
-from mythos_review.review.prompt import PromptRenderer
-from mythos_review.types import EvidenceItem, ReviewPass, ReviewResult
-
-Progress = Callable[[int, int], None]
+from mythos_review.review.runner import LazyBackend, PassRunner
+from mythos_review.tokens import TokenCounter
+from mythos_review.types import EvidenceItem, ProgressCallback, ReviewPass, ReviewResult
 
 
 def collect_units(
@@ -86,7 +85,7 @@ def plan_passes(
     repo_root: Path,
     settings: Settings,
     counter: TokenCounter,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ReviewResult:
     """Units -> evidence (from the freshly updated index) -> packed review passes."""
     if not result.units:
@@ -109,8 +108,8 @@ def review(
     settings: Settings,
     choice: ModelChoice,
     state_dir: Path,
-    index_progress: Progress | None = None,
-    pass_progress: Progress | None = None,
+    index_progress: ProgressCallback | None = None,
+    pass_progress: ProgressCallback | None = None,
     shared_backend: LazyBackend | None = None,
 ) -> ReviewResult:
     """The whole review: plan passes, ask the model (or the cache), ground and verify.

@@ -4,14 +4,13 @@ nothing otherwise, so hook and CI logs stay clean."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-ProgressCallback = Callable[[int, int], None]
-"""Called with (done, total) as work advances."""
+from mythos_review.types import ProgressCallback
 
 
 @contextmanager

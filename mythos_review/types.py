@@ -11,9 +11,13 @@ the change), "old" the pre-image.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal
+from typing import Literal, get_args
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (done, total) as long work advances (indexing, questions to the model)."""
 
 
 class FileStatus(str, Enum):
@@ -254,6 +258,11 @@ class ReviewPass:
 
 
 Severity = Literal["high", "medium", "low", "info"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+"""Most severe first: the order ``--fail-on``, reports and dedupe rank by."""
+
+CATEGORIES = ("bug", "security", "performance", "error-handling", "api-contract", "other")
+"""What a finding is about; each category is one stable rule id (``review/rules.py``)."""
 
 
 @dataclass(frozen=True)

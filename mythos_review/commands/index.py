@@ -12,7 +12,8 @@ from mythos_review import git
 from mythos_review.config import load_settings
 from mythos_review.errors import EXIT_OK
 from mythos_review.index.search import Index
-from mythos_review.index.store import Progress, UpdateReport
+from mythos_review.index.store import UpdateReport
+from mythos_review.types import ProgressCallback
 
 
 def open_index(args: argparse.Namespace) -> Index:
@@ -24,7 +25,7 @@ def open_index(args: argparse.Namespace) -> Index:
 
 
 @contextlib.contextmanager
-def progress_on_terminal() -> Iterator[Progress | None]:
+def progress_on_terminal() -> Iterator[ProgressCallback | None]:
     """A bar on stderr when it is a terminal; rich is only imported then."""
     if not sys.stderr.isatty():
         yield None

@@ -13,14 +13,13 @@ from mythos_review import git
 from mythos_review.config import Settings, load_settings
 from mythos_review.diffs.sources import request_from_args
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
+from mythos_review.filter.suppress import apply_suppressions, baseline_path, load_baseline
+from mythos_review.model.select import choose_model
 from mythos_review.pipeline import collect_units, plan_passes, review
 from mythos_review.progress import progress_bar
 from mythos_review.report import explain, pair_formats, text, write_reports
 from mythos_review.report.options import ReportOptions
-from mythos_review.report.suppress import apply_suppressions, baseline_path, load_baseline
-from mythos_review.review.backends.select import choose_model
-from mythos_review.review.schema import SEVERITIES
-from mythos_review.types import Finding, ReviewResult
+from mythos_review.types import SEVERITIES, Finding, ReviewResult
 
 
 def blocking_findings(result: ReviewResult, fail_on: str) -> list[Finding]:

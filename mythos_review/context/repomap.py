@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from mythos_review.context.tokens import estimate_tokens
 from mythos_review.index.search import Index, MapDefinition
+from mythos_review.tokens import estimate_tokens
 
 DAMPING = 0.85
 MAX_ITERATIONS = 100

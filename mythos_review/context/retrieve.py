@@ -28,8 +28,8 @@ from mythos_review.code.symbols import outline_file
 from mythos_review.config import Settings
 from mythos_review.context.excerpts import NumberedLines, excerpt, head
 from mythos_review.context.repomap import build_repo_map
-from mythos_review.context.tokens import estimate_tokens
 from mythos_review.index.search import Chunk, Index, SearchHit
+from mythos_review.tokens import estimate_tokens
 from mythos_review.types import (
     ChangeUnit,
     Definition,

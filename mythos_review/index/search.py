@@ -22,14 +22,13 @@ from mythos_review.index.chunk import TEST_CASE, split_identifier
 from mythos_review.index.store import (
     BM25_WEIGHTS,
     Notice,
-    Progress,
     UpdateReport,
     content_skip_counts,
     open_store,
     remove_database,
     update_index,
 )
-from mythos_review.types import Reference
+from mythos_review.types import ProgressCallback, Reference
 
 INDEX_FILE = "index.sqlite"
 CALL_KINDS = ("call", "decorator", "inherit", "reference")
@@ -218,7 +217,9 @@ class Index:
     ) -> None:
         self.close()
 
-    def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> UpdateReport:
+    def update(
+        self, *, rebuild: bool = False, progress: ProgressCallback | None = None
+    ) -> UpdateReport:
         """Bring the index up to date with the work tree; cheap when little changed."""
         listed = self._list_files() if self._list_files is not None else None
         try:

@@ -32,6 +32,7 @@ from mythos_review.config import Settings
 from mythos_review.errors import RuntimeFailure
 from mythos_review.index.chunk import ParsedFile, is_test_path, parse_file
 from mythos_review.index.scan import ScannedFile, SkipReason, scan_files
+from mythos_review.types import ProgressCallback
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x4D594958
@@ -101,7 +102,6 @@ CREATE VIRTUAL TABLE names_trigram USING fts5 (symbol, tokenize="trigram");
 """
 
 Notice = Callable[[str], None]
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -338,7 +338,7 @@ def _insert_file(
 
 
 def _parse_many(
-    root: Path, jobs: Sequence[tuple[ScannedFile, str | None]], progress: Progress | None
+    root: Path, jobs: Sequence[tuple[ScannedFile, str | None]], progress: ProgressCallback | None
 ) -> tuple[Iterator[ParsedFile], int]:
     """Parse files, in a process pool when there are enough to pay for one; yields in order."""
     paths = [scanned.path for scanned, _ in jobs]
@@ -360,7 +360,7 @@ def _parse_many(
 
 
 def _counted(
-    items: Iterator[ParsedFile], total: int, progress: Progress | None
+    items: Iterator[ParsedFile], total: int, progress: ProgressCallback | None
 ) -> Iterator[ParsedFile]:
     for done, item in enumerate(items, start=1):
         if progress is not None:
@@ -375,7 +375,7 @@ def update_index(
     listed: Sequence[str] | None,
     *,
     rebuild: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> UpdateReport:
     """Bring the index in line with the work tree: re-chunk changed files, drop deleted ones.
 

@@ -9,8 +9,9 @@ from typing import Any
 from mythos_review import __version__
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.outcomes import lost_findings
-from mythos_review.report.rules import rule_for
+from mythos_review.review.rules import rule_for
 from mythos_review.types import (
+    SEVERITIES,
     ChangeUnit,
     EvidenceItem,
     Finding,
@@ -102,7 +103,7 @@ def _outcomes_by_pass(outcomes: tuple[PassOutcome, ...]) -> dict[int, PassOutcom
 
 def stats(result: ReviewResult) -> dict[str, Any]:
     """Totals a CI log or a dashboard wants without walking the lists."""
-    by_severity = {s: 0 for s in ("high", "medium", "low", "info")}
+    by_severity = dict.fromkeys(SEVERITIES, 0)
     for finding in result.findings:
         by_severity[finding.severity] += 1
     return {

@@ -7,8 +7,7 @@ lines inside a finding rather than the whole range the model quoted.
 
 from __future__ import annotations
 
-from mythos_review.review.schema import SEVERITIES
-from mythos_review.types import ChangeSet, EvidenceItem, Finding, ReviewResult
+from mythos_review.types import SEVERITIES, ChangeSet, EvidenceItem, Finding, ReviewResult
 
 
 def added_lines(changeset: ChangeSet) -> dict[str, frozenset[int]]:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
 import jinja2
 
 from mythos_review.code.languages import language_for
+from mythos_review.prompt.render import fence_for
 from mythos_review.report.locations import (
     added_lines,
     importance,
@@ -30,14 +32,12 @@ from mythos_review.report.locations import (
 )
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.outcomes import problem
-from mythos_review.report.rules import rule_for
 from mythos_review.report.text import describe_unit, printable, suppressed_counts
-from mythos_review.review.prompt import SHIPPED_TEMPLATES, fence_for
-from mythos_review.review.schema import SEVERITIES
-from mythos_review.types import Finding, ReviewResult
+from mythos_review.review.rules import rule_for
+from mythos_review.types import SEVERITIES, Finding, ReviewResult
 
 _ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(SHIPPED_TEMPLATES)),
+    loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
     autoescape=False,  # markdown, not HTML: values are escaped for markdown before rendering
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mythos_review.prompt.render import fence_for
 from mythos_review.report.markdown import defuse_mentions, suggestion_for
 from mythos_review.report.options import ReportOptions
-from mythos_review.report.rules import rule_for
 from mythos_review.report.text import describe_finding
-from mythos_review.review.prompt import fence_for
+from mythos_review.review.rules import rule_for
 from mythos_review.types import Finding, ReviewResult
 
 SOURCE = {"name": "mythos-review"}

@@ -37,7 +37,7 @@ from mythos_review.report.locations import (
 )
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.outcomes import lost_findings, problem
-from mythos_review.report.rules import RULES, Rule, rule_for
+from mythos_review.review.rules import RULES, Rule, rule_for
 from mythos_review.types import (
     EvidenceItem,
     Finding,

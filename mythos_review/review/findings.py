@@ -24,8 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mythos_review.review.schema import CATEGORIES, SEVERITIES
-from mythos_review.types import DroppedFinding, Finding, ReviewPass
+from mythos_review.types import CATEGORIES, SEVERITIES, DroppedFinding, Finding, ReviewPass
 
 OPEN_CEILING = "medium"
 """The highest severity an answer to the open review question can carry. A small model labels

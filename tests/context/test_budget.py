@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mythos_review.config import Settings
-from mythos_review.context.budget import BudgetTooSmall, EstimateCounter, Packer, PackRequest
-from mythos_review.review.prompt import PromptRenderer
+from mythos_review.context.pack import BudgetTooSmall, Packer, PackRequest
+from mythos_review.prompt.render import PromptRenderer
+from mythos_review.tokens import EstimateCounter
 from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole
 
 

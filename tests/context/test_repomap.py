@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mythos_review.context.repomap import build_repo_map, pagerank
-from mythos_review.context.tokens import estimate_tokens
 from mythos_review.index.search import Index
+from mythos_review.tokens import estimate_tokens
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory

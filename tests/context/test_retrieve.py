@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mythos_review.config import Settings
-from mythos_review.context.budget import EstimateCounter
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.errors import UsageError
 from mythos_review.pipeline import collect_units, plan_passes
+from mythos_review.tokens import EstimateCounter
 from mythos_review.types import ReviewResult
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mythos_review.cli import main
-from mythos_review.evaluation import default_corpus_dir, load_cases
+from mythos_review.eval.cases import default_corpus_dir, load_cases
 
 CASES = Path(__file__).resolve().parents[3] / "shared" / "eval" / "cases.jsonl"
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mythos_review.review.schema import SEVERITIES
+from mythos_review.types import SEVERITIES
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mythos_review.config import Settings
-from mythos_review.context.budget import EstimateCounter
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units, plan_passes
+from mythos_review.prompt.render import TEMPLATE_VERSION, PromptRenderer
+from mythos_review.prompt.schema import FINDINGS_SCHEMA
 from mythos_review.review.cache import cache_key
-from mythos_review.review.patterns import detect
-from mythos_review.review.prompt import TEMPLATE_VERSION, PromptRenderer
-from mythos_review.review.schema import FINDINGS_SCHEMA
+from mythos_review.review.risky_edits import detect
+from mythos_review.tokens import EstimateCounter
 from mythos_review.types import Finding
 
 if TYPE_CHECKING:

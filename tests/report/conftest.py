@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mythos_review.config import load_settings
-from mythos_review.context.budget import EstimateCounter
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units, plan_passes
 from mythos_review.review.findings import GroundingContext, ground, with_verification
+from mythos_review.tokens import EstimateCounter
 from mythos_review.types import Finding, ReviewResult
 
 if TYPE_CHECKING:

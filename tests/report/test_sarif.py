@@ -15,10 +15,10 @@ import pytest
 import sarif_om
 
 from mythos_review import __version__
+from mythos_review.filter.suppress import apply_suppressions
 from mythos_review.report import sarif
 from mythos_review.report.options import ReportOptions
-from mythos_review.report.rules import RULES, rule_for
-from mythos_review.report.suppress import apply_suppressions
+from mythos_review.review.rules import RULES, rule_for
 from mythos_review.types import PassOutcome
 from tests.report.conftest import CHANGED_PRICING, RAW_FINDINGS, TEST_PRICING, reviewed_result
 

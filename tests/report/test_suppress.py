@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mythos_review.errors import UsageError
-from mythos_review.report.suppress import (
+from mythos_review.filter.suppress import (
     apply_suppressions,
     baseline_entry,
     load_baseline,

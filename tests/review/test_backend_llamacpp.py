@@ -18,11 +18,11 @@ import jsonschema
 import pytest
 
 from mythos_review.errors import RuntimeFailure, UsageError
-from mythos_review.review.backends.base import Chat, DecodingSettings, Generation
-from mythos_review.review.backends.llamacpp import INSTALL_COMMAND, LlamaCppBackend
-from mythos_review.review.models import resolve_model
-from mythos_review.review.prompt import PromptRenderer
-from mythos_review.review.schema import FINDINGS_SCHEMA
+from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
+from mythos_review.model.backends.llamacpp import INSTALL_COMMAND, LlamaCppBackend
+from mythos_review.model.registry import resolve_model
+from mythos_review.prompt.render import PromptRenderer
+from mythos_review.prompt.schema import FINDINGS_SCHEMA
 from mythos_review.types import ChangeUnit, EvidenceItem
 
 MAX_PROMPT_TOKENS = 1536
@@ -216,8 +216,8 @@ def test_missing_llama_cpp_is_a_usage_error_with_the_install_command(tmp_path: P
         "import sys\n"
         "sys.modules['llama_cpp'] = None\n"
         "from mythos_review.errors import UsageError\n"
-        "from mythos_review.review.backends.llamacpp import LlamaCppBackend\n"
-        "from mythos_review.review.models import resolve_model\n"
+        "from mythos_review.model.backends.llamacpp import LlamaCppBackend\n"
+        "from mythos_review.model.registry import resolve_model\n"
         "try:\n"
         "    LlamaCppBackend.from_spec(\n"
         "        resolve_model('gemma-3-270m'), max_prompt_tokens=512, max_new_tokens=64\n"

@@ -24,17 +24,17 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mythos_review.context.tokens import estimate_tokens
 from mythos_review.errors import EXIT_RUNTIME, RuntimeFailure, UsageError
-from mythos_review.review.backends.base import Backend, DecodingSettings
-from mythos_review.review.backends.openai import (
+from mythos_review.model.backends.base import Backend, DecodingSettings
+from mythos_review.model.backends.openai import (
     MESSAGE_OVERHEAD_TOKENS,
     REPLY_OVERHEAD_TOKENS,
     OpenAIBackend,
 )
-from mythos_review.review.models import model_path, resolve_model
-from mythos_review.review.schema import FINDINGS_SCHEMA
-from mythos_review.review.tokenizer import ChatTokenizer
+from mythos_review.model.registry import model_path, resolve_model
+from mythos_review.model.tokenizer import ChatTokenizer
+from mythos_review.prompt.schema import FINDINGS_SCHEMA
+from mythos_review.tokens import estimate_tokens
 from mythos_review.webapi import parse_retry_after
 from tests.review.fake_openai_server import (
     CHAT_PATH,

@@ -30,15 +30,15 @@ from transformers import (
 )
 
 from mythos_review.errors import UsageError
-from mythos_review.review.backends.base import Chat, DecodingSettings
-from mythos_review.review.backends.constrained import CLOSING_RESERVE
-from mythos_review.review.backends.transformers import (
+from mythos_review.model.backends.base import Chat, DecodingSettings
+from mythos_review.model.backends.constrained import CLOSING_RESERVE
+from mythos_review.model.backends.transformers import (
     GGUFPromptTokenizer,
     TransformersBackend,
     dense_checkpoint,
 )
-from mythos_review.review.models import model_cache_dir, model_path, resolve_model
-from mythos_review.review.schema import FINDINGS_SCHEMA
+from mythos_review.model.registry import model_cache_dir, model_path, resolve_model
+from mythos_review.prompt.schema import FINDINGS_SCHEMA
 
 QWEN = "qwen2.5-coder-0.5b"
 GEMMA = "gemma-3-270m"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mythos_review.errors import RuntimeFailure, UsageError
-from mythos_review.review.models import (
+from mythos_review.model.registry import (
     MODELS,
     ModelPart,
     install_command,

@@ -12,8 +12,8 @@ import pytest
 
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
+from mythos_review.model.select import choose_model
 from mythos_review.pipeline import collect_units, review
-from mythos_review.review.backends.select import choose_model
 from mythos_review.types import ReviewResult
 from tests.review.fake_openai_server import FakeOpenAIServer, ok
 

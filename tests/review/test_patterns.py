@@ -9,7 +9,7 @@ import pytest
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units
-from mythos_review.review.patterns import detect
+from mythos_review.review.risky_edits import detect
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepoFactory

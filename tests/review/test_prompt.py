@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mythos_review.review.prompt import PromptRenderer, block_text, fence_for, neutralize
+from mythos_review.prompt.render import PromptRenderer, block_text, fence_for, neutralize
 from mythos_review.types import ChangeUnit, EvidenceItem
 
 

@@ -10,8 +10,7 @@ import pytest
 
 from mythos_review.config import Settings
 from mythos_review.errors import UsageError
-from mythos_review.review.backends.select import choose_model
-from mythos_review.review.devices import (
+from mythos_review.model.devices import (
     CPU_PROMPT_TOKENS,
     GPU_PROMPT_TOKENS,
     Device,
@@ -19,7 +18,8 @@ from mythos_review.review.devices import (
     detect,
     free_cores,
 )
-from mythos_review.review.tokenizer import ChatTokenizer
+from mythos_review.model.select import choose_model
+from mythos_review.model.tokenizer import ChatTokenizer
 
 
 def test_auto_on_this_cpu_is_the_embedded_default_through_llama_cpp() -> None:

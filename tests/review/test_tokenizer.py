@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from mythos_review.errors import UsageError
-from mythos_review.review.models import model_path as assembled_model_path
-from mythos_review.review.models import resolve_model
-from mythos_review.review.tokenizer import ChatTokenizer, read_gguf_metadata
+from mythos_review.model.registry import model_path as assembled_model_path
+from mythos_review.model.registry import resolve_model
+from mythos_review.model.tokenizer import ChatTokenizer, read_gguf_metadata
 
 CODE = "def add(a, b):\n    return a + b\n"
 REVIEW_CHAT = [
@@ -214,7 +214,7 @@ def test_counting_imports_neither_torch_nor_transformers(qwen_path: Path) -> Non
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from mythos_review.review.tokenizer import ChatTokenizer\n"
+        "from mythos_review.model.tokenizer import ChatTokenizer\n"
         f"chat = ChatTokenizer.from_gguf(Path({str(qwen_path)!r}))\n"
         "assert chat.count_chat([{'role': 'user', 'content': 'hi'}]) > 0\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers'))\n"

@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from mythos_review.config import Settings
-from mythos_review.context.budget import EstimateCounter, TokenCounter
+from mythos_review.config import BACKENDS, Settings
 from mythos_review.errors import UsageError
-from mythos_review.review.backends.base import Backend, DecodingSettings
-from mythos_review.review.devices import detect
-from mythos_review.review.models import MODELS, ModelSpec, model_path, resolve_model
-from mythos_review.review.tokenizer import ChatTokenizer
+from mythos_review.model.backends.base import Backend, DecodingSettings
+from mythos_review.model.devices import detect
+from mythos_review.model.registry import MODELS, ModelSpec, model_path, resolve_model
+from mythos_review.model.tokenizer import ChatTokenizer
+from mythos_review.tokens import EstimateCounter, TokenCounter
 
 CPU_DEFAULT_MODEL = "qwen2.5-coder-1.5b"
-BACKENDS = ("auto", "llamacpp", "transformers", "openai")
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def _embedded(spec: ModelSpec, backend: str, settings: Settings) -> ModelChoice:
 
     def open_backend() -> Backend:
         if backend == "llamacpp":
-            from mythos_review.review.backends.llamacpp import LlamaCppBackend
+            from mythos_review.model.backends.llamacpp import LlamaCppBackend
 
             return LlamaCppBackend(
                 path,
@@ -98,7 +97,7 @@ def _embedded(spec: ModelSpec, backend: str, settings: Settings) -> ModelChoice:
                 max_prompt_tokens=_budget(settings),
                 max_new_tokens=settings.max_new_tokens,
             )
-        from mythos_review.review.backends.transformers import TransformersBackend
+        from mythos_review.model.backends.transformers import TransformersBackend
 
         return TransformersBackend.from_gguf(
             path, tokenizer(), model_name=spec.name, revision=spec.sha256
@@ -137,7 +136,7 @@ def _openai(model: str, settings: Settings) -> ModelChoice:
             return EstimateCounter()
 
     def open_backend() -> Backend:
-        from mythos_review.review.backends.openai import OpenAIBackend
+        from mythos_review.model.backends.openai import OpenAIBackend
 
         tokenizer = counter_source()
         return OpenAIBackend(
@@ -163,7 +162,7 @@ def _transformers_checkpoint(model: str, settings: Settings) -> ModelChoice:
 
     def open_backend() -> Backend:
         if not loaded:
-            from mythos_review.review.backends.transformers import TransformersBackend
+            from mythos_review.model.backends.transformers import TransformersBackend
 
             loaded.append(TransformersBackend.from_pretrained(model, quantize=settings.quantize))
         return loaded[0]

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mythos_review import __version__
-from mythos_review.context.tokens import estimate_tokens
 from mythos_review.errors import RuntimeFailure, UsageError
-from mythos_review.review.backends.base import Chat, DecodingSettings, Generation
-from mythos_review.review.tokenizer import ChatTokenizer
+from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
+from mythos_review.model.tokenizer import ChatTokenizer
+from mythos_review.tokens import estimate_tokens
 from mythos_review.webapi import error_body, parse_retry_after, redact
 
 logger = logging.getLogger(__name__)

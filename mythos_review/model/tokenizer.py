@@ -24,7 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 from mythos_review.errors import UsageError
-from mythos_review.review.models import write_text_atomically
+from mythos_review.model.registry import write_text_atomically
 
 GGUFValue = str | int | float | bool | list[Any]
 
@@ -234,7 +234,7 @@ def _shipped_template(architecture: str) -> str | None:
     """Our own chat template for a family whose GGUF files may lack one (Gemma base models)."""
     if not architecture.startswith("gemma"):
         return None
-    template = resources.files("mythos_review.review") / "chat_templates" / "gemma.jinja"
+    template = resources.files("mythos_review.model") / "chat_templates" / "gemma.jinja"
     return template.read_text(encoding="utf-8")
 
 

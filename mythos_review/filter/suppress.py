@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mythos_review.errors import UsageError
-from mythos_review.report.rules import rule_for
+from mythos_review.review.rules import rule_for
 from mythos_review.types import Finding, ReviewResult, SuppressedFinding
 
 BASELINE_VERSION = 1

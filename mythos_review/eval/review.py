@@ -20,15 +20,15 @@ from typing import Any
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.errors import EXIT_OK
-from mythos_review.evaluation import EvalCase, case_checkout, overlaps_bug
+from mythos_review.eval.cases import EvalCase, case_checkout, overlaps_bug
+from mythos_review.model.backends.base import DecodingSettings
+from mythos_review.model.select import ModelChoice
 from mythos_review.pipeline import collect_units, review
+from mythos_review.prompt.render import PromptRenderer
+from mythos_review.prompt.schema import FINDINGS_SCHEMA
 from mythos_review.report.outcomes import lost_findings
-from mythos_review.review.backends.base import DecodingSettings
-from mythos_review.review.backends.select import ModelChoice
 from mythos_review.review.findings import AnswerError, parse_answer
-from mythos_review.review.passes import LazyBackend
-from mythos_review.review.prompt import PromptRenderer
-from mythos_review.review.schema import FINDINGS_SCHEMA
+from mythos_review.review.runner import LazyBackend
 
 RAW_DIFF_TASK = (
     "Review this diff. Report real defects it introduces as findings whose lines are new-file "

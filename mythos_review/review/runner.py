@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mythos_review.context.budget import Packer, PackRequest
-from mythos_review.review.backends.base import Backend, DecodingSettings
+from mythos_review.context.pack import Packer, PackRequest
+from mythos_review.model.backends.base import Backend, DecodingSettings
+from mythos_review.prompt.render import TEMPLATE_VERSION
+from mythos_review.prompt.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
 from mythos_review.review.cache import AnswerCache, CachedAnswer, cache_key
 from mythos_review.review.findings import (
     AnswerError,
@@ -28,19 +30,16 @@ from mythos_review.review.findings import (
     shown_lines,
     with_verification,
 )
-from mythos_review.review.patterns import PatternHit, detect
-from mythos_review.review.prompt import TEMPLATE_VERSION
-from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
+from mythos_review.review.risky_edits import PatternHit, detect
 from mythos_review.types import (
     DroppedFinding,
     EvidenceItem,
     Finding,
     PassOutcome,
     PassStatus,
+    ProgressCallback,
     ReviewPass,
 )
-
-Progress = Callable[[int, int], None]
 
 VERDICT_TOKENS = 160
 """Room for a yes/no verdict and a sentence or two of reason."""
@@ -341,7 +340,9 @@ class PassRunner:
                 findings.append((finding, direction_blind))
         return findings
 
-    def run(self, passes: Sequence[ReviewPass], progress: Progress | None = None) -> RunReport:
+    def run(
+        self, passes: Sequence[ReviewPass], progress: ProgressCallback | None = None
+    ) -> RunReport:
         report = RunReport()
         for done, review_pass in enumerate(passes):
             if progress is not None:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mythos_review.errors import RuntimeFailure, UsageError
-from mythos_review.review.backends.base import Chat, DecodingSettings, Generation
-from mythos_review.review.devices import free_cores
-from mythos_review.review.models import ModelSpec, model_path
-from mythos_review.review.tokenizer import ChatTokenizer, read_gguf_metadata
+from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
+from mythos_review.model.devices import free_cores
+from mythos_review.model.registry import ModelSpec, model_path
+from mythos_review.model.tokenizer import ChatTokenizer, read_gguf_metadata
 
 if TYPE_CHECKING:
     from llama_cpp import Llama

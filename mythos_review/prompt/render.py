@@ -16,13 +16,13 @@ from pathlib import Path
 
 import jinja2
 
-from mythos_review.review.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
+from mythos_review.prompt.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
 from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, Finding
 
 TEMPLATE_VERSION = "3"
 """Bump when a template changes meaning: cached results are keyed by it."""
 
-SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 SECTION_ORDER: tuple[tuple[EvidenceRole, str, str], ...] = (
     ("hunk", "The diff", "Removed lines start with -, added lines with +."),

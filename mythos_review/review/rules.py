@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mythos_review.review.schema import CATEGORIES
+from mythos_review.types import CATEGORIES
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from mythos_review.context.budget import BudgetTooSmall, Packer, PackRequest
+from mythos_review.context.pack import BudgetTooSmall, Packer, PackRequest
 from mythos_review.context.retrieve import UnitEvidence
 from mythos_review.errors import UsageError
 from mythos_review.types import ChangeUnit, EvidenceItem, ReviewPass

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SEVERITIES = ("high", "medium", "low", "info")
-CATEGORIES = ("bug", "security", "performance", "error-handling", "api-contract", "other")
+from mythos_review.types import CATEGORIES, SEVERITIES
 
 FINDINGS_SCHEMA: dict[str, Any] = {
     "type": "object",

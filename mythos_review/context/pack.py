@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from mythos_review.context.excerpts import excerpt
-from mythos_review.context.tokens import estimate_tokens
-from mythos_review.review.prompt import PromptRenderer, block_text, question
+from mythos_review.prompt.render import PromptRenderer, block_text, question
+from mythos_review.tokens import TokenCounter
 from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, OmittedItem, ReviewPass
 
 OPTIONAL_ROLES: tuple[EvidenceRole, ...] = ("callee", "caller", "test", "map")
@@ -25,31 +24,6 @@ OPTIONAL_ROLES: tuple[EvidenceRole, ...] = ("callee", "caller", "test", "map")
 
 TRIM_RADII = (12, 6, 3, 1, 0)
 """Lines of context kept around each changed line when a unit must be trimmed, tried in turn."""
-
-
-class TokenCounter(Protocol):
-    """Counts tokens the way the model will see them (a model's tokenizer, or the estimate)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def count(self, text: str) -> int: ...
-
-    def count_chat(self, messages: Sequence[Mapping[str, str]]) -> int: ...
-
-
-class EstimateCounter:
-    """The documented fallback when no tokenizer is installed: see ``context/tokens.py``."""
-
-    name = "estimate (no tokenizer installed: about 3.5 characters per token, rounded up)"
-    _PER_MESSAGE = 8
-    """Allowance for the chat template's role markers around each message."""
-
-    def count(self, text: str) -> int:
-        return estimate_tokens(text)
-
-    def count_chat(self, messages: Sequence[Mapping[str, str]]) -> int:
-        return sum(self._PER_MESSAGE + estimate_tokens(m["content"]) for m in messages)
 
 
 class BudgetTooSmall(Exception):

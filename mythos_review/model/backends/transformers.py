@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mythos_review.errors import RuntimeFailure, UsageError
-from mythos_review.review.backends.base import Chat, DecodingSettings, Generation
-from mythos_review.review.devices import detect, free_cores
-from mythos_review.review.models import model_cache_dir, model_path, resolve_model
-from mythos_review.review.tokenizer import ChatTokenizer, read_gguf_metadata
+from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
+from mythos_review.model.devices import detect, free_cores
+from mythos_review.model.registry import model_cache_dir, model_path, resolve_model
+from mythos_review.model.tokenizer import ChatTokenizer, read_gguf_metadata
 
 if TYPE_CHECKING:
-    from mythos_review.review.backends.constrained import JsonConstraintFactory, TokenVocabulary
+    from mythos_review.model.backends.constrained import JsonConstraintFactory, TokenVocabulary
 
 Quantization = Literal["4bit", "8bit"]
 
@@ -92,7 +92,7 @@ class GGUFPromptTokenizer:
         return self._chat.decode(ids)
 
     def vocabulary(self) -> TokenVocabulary:
-        from mythos_review.review.backends.constrained import TokenVocabulary, token_bytes
+        from mythos_review.model.backends.constrained import TokenVocabulary, token_bytes
 
         metadata = read_gguf_metadata(self._path)
         tokens = [str(token) for token in _metadata_list(metadata, "tokenizer.ggml.tokens")]
@@ -142,7 +142,7 @@ class HFPromptTokenizer:
         return str(self._tokenizer.decode(list(ids)))
 
     def vocabulary(self) -> TokenVocabulary:
-        from mythos_review.review.backends.constrained import TokenVocabulary, token_bytes
+        from mythos_review.model.backends.constrained import TokenVocabulary, token_bytes
 
         tokens = self._tokenizer.convert_ids_to_tokens(list(range(len(self._tokenizer))))
         byte_level = "<0x0A>" not in self._tokenizer.get_vocab()
@@ -313,7 +313,7 @@ class TransformersBackend:
     def _constraint_factory(self) -> JsonConstraintFactory:
         """Built on the first constrained pass (about 0.5 s), then reused."""
         if self._constraints is None:
-            from mythos_review.review.backends.constrained import JsonConstraintFactory
+            from mythos_review.model.backends.constrained import JsonConstraintFactory
 
             vocab_size = self._model.config.get_text_config().vocab_size
             self._constraints = JsonConstraintFactory(

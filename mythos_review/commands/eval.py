@@ -10,12 +10,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mythos_review.commands.evaluate_review import run_review_eval
 from mythos_review.config import Settings
-from mythos_review.context.budget import TokenCounter
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.errors import EXIT_OK
-from mythos_review.evaluation import (
+from mythos_review.eval.cases import (
     EvalCase,
     SymbolRef,
     case_checkout,
@@ -24,8 +22,10 @@ from mythos_review.evaluation import (
     mean,
     recall,
 )
+from mythos_review.eval.review import run_review_eval
+from mythos_review.model.select import choose_model
 from mythos_review.pipeline import collect_units, plan_passes
-from mythos_review.review.backends.select import choose_model
+from mythos_review.tokens import TokenCounter
 from mythos_review.types import ReviewResult
 
 RETRIEVAL_BUDGET = 8000
