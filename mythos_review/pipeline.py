@@ -18,11 +18,11 @@ from mythos_review.context.plan import PassPlanner
 from mythos_review.context.retrieve import Retriever, map_item, more_context_items
 from mythos_review.diffs.sources import DiffRequest, load_changeset
 from mythos_review.index.search import Index
-from mythos_review.model.devices import detect
-from mythos_review.model.select import ModelChoice
+from mythos_review.model.devices import detect_device
+from mythos_review.model.select import LazyBackend, ModelChoice
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.review.cache import AnswerCache
-from mythos_review.review.runner import LazyBackend, PassRunner
+from mythos_review.review.runner import PassRunner
 from mythos_review.tokens import TokenCounter
 from mythos_review.types import EvidenceItem, ProgressCallback, ReviewPass, ReviewResult
 
@@ -46,7 +46,7 @@ def collect_units(
 
 def prompt_budget(settings: Settings) -> int:
     """``--max-prompt-tokens``, or the measured default of this kind of device."""
-    return settings.max_prompt_tokens or detect().default_prompt_tokens
+    return settings.max_prompt_tokens or detect_device().default_prompt_tokens
 
 
 @dataclass(frozen=True)

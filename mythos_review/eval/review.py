@@ -22,13 +22,12 @@ from mythos_review.diffs.sources import DiffRequest
 from mythos_review.errors import EXIT_OK
 from mythos_review.eval.cases import EvalCase, case_checkout, overlaps_bug
 from mythos_review.model.backends.base import DecodingSettings
-from mythos_review.model.select import ModelChoice
+from mythos_review.model.select import LazyBackend, ModelChoice
 from mythos_review.pipeline import collect_units, review
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.prompt.schema import FINDINGS_SCHEMA
 from mythos_review.report.outcomes import lost_findings
-from mythos_review.review.findings import AnswerError, parse_answer
-from mythos_review.review.runner import LazyBackend
+from mythos_review.review.answers import AnswerError, parse_answer
 
 RAW_DIFF_TASK = (
     "Review this diff. Report real defects it introduces as findings whose lines are new-file "

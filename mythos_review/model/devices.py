@@ -61,7 +61,7 @@ def _cpuinfo() -> tuple[str, frozenset[str]]:
 
 
 @cache
-def detect() -> Device:
+def detect_device() -> Device:
     model, flags = _cpuinfo()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return Device(cuda=_cuda_present(), cpu_model=model, cpu_flags=flags, cores=cores or 1)
@@ -101,5 +101,5 @@ def free_cores() -> int:
     them busy: the 0.5B decoded 1.2 tokens/s with torch on 2 threads, 7.1 on 1; two llama.cpp
     processes of 2 threads each took over ten times as long as one after the other.
     """
-    cores = detect().cores
+    cores = detect_device().cores
     return max(1, min(cores, cores - round(busy_cores())))

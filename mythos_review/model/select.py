@@ -18,7 +18,7 @@ from pathlib import Path
 from mythos_review.config import BACKENDS, Settings
 from mythos_review.errors import UsageError
 from mythos_review.model.backends.base import Backend, DecodingSettings
-from mythos_review.model.devices import detect
+from mythos_review.model.devices import detect_device
 from mythos_review.model.registry import MODELS, ModelSpec, model_path, resolve_model
 from mythos_review.model.tokenizer import ChatTokenizer
 from mythos_review.tokens import EstimateCounter, TokenCounter
@@ -115,7 +115,7 @@ def _embedded(spec: ModelSpec, backend: str, settings: Settings) -> ModelChoice:
 
 
 def _budget(settings: Settings) -> int:
-    return settings.max_prompt_tokens or detect().default_prompt_tokens
+    return settings.max_prompt_tokens or detect_device().default_prompt_tokens
 
 
 def _openai(model: str, settings: Settings) -> ModelChoice:
@@ -182,7 +182,7 @@ def choose_model(settings: Settings) -> ModelChoice:
     """Resolve ``--model`` and ``--backend``; a bad combination is a usage error."""
     if settings.backend not in BACKENDS:
         raise UsageError(f"unknown backend {settings.backend!r}; choose one of {BACKENDS}")
-    cuda = detect().cuda
+    cuda = detect_device().cuda
     model = settings.model
     if model == "auto":
         model = settings.gpu_model if cuda and settings.backend != "llamacpp" else CPU_DEFAULT_MODEL
@@ -202,3 +202,25 @@ def choose_model(settings: Settings) -> ModelChoice:
     if backend == "llamacpp":
         raise UsageError(f"the llamacpp backend runs the embedded models: {known}")
     return _transformers_checkpoint(model, settings)
+
+
+class LazyBackend:
+    """Loads the model on the first question that the cache cannot answer, never before:
+    a fully cached run never imports torch, transformers or llama_cpp."""
+
+    def __init__(self, factory: Callable[[], Backend]) -> None:
+        self._factory = factory
+        self._backend: Backend | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._backend is not None
+
+    def get(self) -> Backend:
+        if self._backend is None:
+            self._backend = self._factory()
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import keyword
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mythos_review.types import ChangeUnit, DiffLine, Hunk, Severity
@@ -43,7 +43,7 @@ _SIMILAR = 0.6
 
 
 @dataclass(frozen=True)
-class PatternHit:
+class RiskyEdit:
     """One risky edit: where it is, what changed, and the question to ask about it."""
 
     kind: str
@@ -123,46 +123,67 @@ def _code(text: str) -> str:
     return _TRAILING_COMMENT.sub("", text).strip()
 
 
-def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
-    """What kind of risky edit turns ``old`` into ``new``, if any (the first that fits)."""
-    before, after = _code(old.text), _code(new.text)
-    line = new.new_line or 0
+@dataclass(frozen=True)
+class _EditedLine:
+    """A removed line and the added line that replaced it, without trailing comments."""
 
-    def hit(kind: str, title: str, question: str, severity: Severity, category: str) -> PatternHit:
-        return PatternHit(kind, title, question, line, before, after, severity, category)
+    before: str
+    after: str
+    line: int
+    """New-side line of the edit."""
 
-    if _same_but(_COMPARISON, before, after):
-        old_ops, new_ops = _COMPARISON.findall(before), _COMPARISON.findall(after)
-        yield hit(
-            "comparison",
-            f"Comparison changed from `{' '.join(old_ops)}` to `{' '.join(new_ops)}`",
-            "The comparison operator changed. Does the new comparison still include and exclude "
-            "exactly the values that the names, docstrings, callers and tests expect "
-            "(think of the boundary value)?",
-            "high",
-            "bug",
+    def risky(
+        self, kind: str, title: str, question: str, severity: Severity, category: str
+    ) -> RiskyEdit:
+        return RiskyEdit(
+            kind, title, question, self.line, self.before, self.after, severity, category
         )
-        return
-    if _same_but(_OFF_BY_ONE, before, after):
-        yield hit(
-            "boundary",
-            "Boundary shifted by one",
-            "A `+ 1` or `- 1` was added or removed. Is the new boundary what the names, "
-            "docstrings, callers and tests expect, or is it off by one?",
-            "high",
-            "bug",
-        )
-        return
-    old_calls = dict(_CALL_ARGS.findall(before))
-    for name, args in _CALL_ARGS.findall(after):
+
+
+LineDetector = Callable[[_EditedLine], "RiskyEdit | None"]
+"""Names one kind of risky single-line edit, or None when the edit is not of that kind."""
+
+
+def _comparison(edit: _EditedLine) -> RiskyEdit | None:
+    if not _same_but(_COMPARISON, edit.before, edit.after):
+        return None
+    old_ops, new_ops = _COMPARISON.findall(edit.before), _COMPARISON.findall(edit.after)
+    return edit.risky(
+        "comparison",
+        f"Comparison changed from `{' '.join(old_ops)}` to `{' '.join(new_ops)}`",
+        "The comparison operator changed. Does the new comparison still include and exclude "
+        "exactly the values that the names, docstrings, callers and tests expect "
+        "(think of the boundary value)?",
+        "high",
+        "bug",
+    )
+
+
+def _boundary(edit: _EditedLine) -> RiskyEdit | None:
+    if not _same_but(_OFF_BY_ONE, edit.before, edit.after):
+        return None
+    return edit.risky(
+        "boundary",
+        "Boundary shifted by one",
+        "A `+ 1` or `- 1` was added or removed. Is the new boundary what the names, "
+        "docstrings, callers and tests expect, or is it off by one?",
+        "high",
+        "bug",
+    )
+
+
+def _call_arguments(edit: _EditedLine) -> RiskyEdit | None:
+    """Arguments or parameters reordered, or a definition's parameters or defaults changed."""
+    old_calls = dict(_CALL_ARGS.findall(edit.before))
+    is_definition = bool(_DEFINITION.match(edit.after))
+    for name, args in _CALL_ARGS.findall(edit.after):
         previous = old_calls.get(name)
         if previous is None or previous == args:
             continue
         old_args = [a.strip() for a in previous.split(",")]
         new_args = [a.strip() for a in args.split(",")]
-        is_definition = bool(_DEFINITION.match(after))
         if sorted(old_args) == sorted(new_args):
-            yield hit(
+            return edit.risky(
                 "order",
                 "Parameters reordered" if is_definition else "Arguments reordered",
                 (
@@ -175,9 +196,8 @@ def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
                 "high",
                 "api-contract" if is_definition else "bug",
             )
-            return
         if is_definition:
-            yield hit(
+            return edit.risky(
                 "signature",
                 "Signature or default value changed",
                 "A parameter or its default value changed. Do the callers and tests shown still "
@@ -185,49 +205,79 @@ def _edit_hits(old: DiffLine, new: DiffLine) -> Iterator[PatternHit]:
                 "medium",
                 "api-contract",
             )
-            return
-    if _same_but(_NUMBER, before, after):
-        yield hit(
-            "number",
-            "A constant or boundary value changed",
-            "A number in this line changed. Is the new value what the names, docstrings, "
-            "callers and tests expect, or is it off by one or simply wrong?",
-            "medium",
-            "bug",
-        )
-        return
-    if _same_but(_NEGATION, before, after):
-        yield hit(
-            "negation",
-            "Condition inverted",
-            "A negation was added or removed, inverting this condition. Is the inverted "
-            "behaviour intended?",
-            "high",
-            "bug",
-        )
-        return
-    if _strings(before) != _strings(after) and _without(_STRING, before) == _without(
-        _STRING, after
-    ):
-        yield hit(
-            "literal",
-            "A string literal or key changed",
-            "A string literal (for example a dictionary key, an attribute or a message) "
-            "changed. Does the rest of the code, its callers and tests still use the old one?",
-            "medium",
-            "bug",
-        )
-        return
-    old_returns, new_returns = _RETURN.match(before), _RETURN.match(after)
-    if old_returns and new_returns and old_returns.group(1) != new_returns.group(1):
-        yield hit(
-            "return",
-            "Return value changed",
-            "The value returned here changed. Do the callers and tests still get what they "
-            "expect (type, meaning, None or not)?",
-            "high",
-            "api-contract",
-        )
+    return None
+
+
+def _number(edit: _EditedLine) -> RiskyEdit | None:
+    if not _same_but(_NUMBER, edit.before, edit.after):
+        return None
+    return edit.risky(
+        "number",
+        "A constant or boundary value changed",
+        "A number in this line changed. Is the new value what the names, docstrings, "
+        "callers and tests expect, or is it off by one or simply wrong?",
+        "medium",
+        "bug",
+    )
+
+
+def _negation(edit: _EditedLine) -> RiskyEdit | None:
+    if not _same_but(_NEGATION, edit.before, edit.after):
+        return None
+    return edit.risky(
+        "negation",
+        "Condition inverted",
+        "A negation was added or removed, inverting this condition. Is the inverted "
+        "behaviour intended?",
+        "high",
+        "bug",
+    )
+
+
+def _literal(edit: _EditedLine) -> RiskyEdit | None:
+    before, after = edit.before, edit.after
+    if _strings(before) == _strings(after) or _without(_STRING, before) != _without(_STRING, after):
+        return None
+    return edit.risky(
+        "literal",
+        "A string literal or key changed",
+        "A string literal (for example a dictionary key, an attribute or a message) "
+        "changed. Does the rest of the code, its callers and tests still use the old one?",
+        "medium",
+        "bug",
+    )
+
+
+def _return_value(edit: _EditedLine) -> RiskyEdit | None:
+    old_returns, new_returns = _RETURN.match(edit.before), _RETURN.match(edit.after)
+    if not (old_returns and new_returns and old_returns.group(1) != new_returns.group(1)):
+        return None
+    return edit.risky(
+        "return",
+        "Return value changed",
+        "The value returned here changed. Do the callers and tests still get what they "
+        "expect (type, meaning, None or not)?",
+        "high",
+        "api-contract",
+    )
+
+
+LINE_DETECTORS: tuple[LineDetector, ...] = (
+    _comparison,
+    _boundary,
+    _call_arguments,
+    _number,
+    _negation,
+    _literal,
+    _return_value,
+)
+"""Tried in this order on each edited line; the first that fits names the edit."""
+
+
+def _line_edit(old: DiffLine, new: DiffLine) -> RiskyEdit | None:
+    """What kind of risky edit turns ``old`` into ``new``, if any."""
+    edited = _EditedLine(_code(old.text), _code(new.text), new.new_line or 0)
+    return next(filter(None, (detector(edited) for detector in LINE_DETECTORS)), None)
 
 
 _CONSTANTS = frozenset({"true", "false", "null", "nil", "nullptr", "undefined", "this", "self"})
@@ -258,54 +308,103 @@ def _is_rename(pairs: Sequence[tuple[DiffLine, DiffLine]]) -> bool:
     return bool(pairs)
 
 
-def _removal_hits(
-    removed: Sequence[DiffLine], added: Sequence[DiffLine], gap: int
-) -> Iterator[PatternHit]:
-    """Handlers and None checks that the edit removed or narrowed."""
-    old_handlers = [line.text for line in removed if _HANDLER.match(line.text)]
-    new_handlers = [line.text for line in added if _HANDLER.match(line.text)]
-    old_text = "\n".join(line.text for line in removed)
-    new_text = "\n".join(line.text for line in added)
-    if old_handlers and len(new_handlers) < len(old_handlers):
-        yield PatternHit(
-            "handler-removed",
-            "Exception handling removed",
-            "An exception handler was removed. Can the exception it handled still happen here, "
-            "and do the callers, tests or docstring expect it to be handled or translated?",
-            gap,
-            old_text.strip(),
-            new_text.strip(),
-            "high",
-            "error-handling",
+@dataclass(frozen=True)
+class _ReplacedBlock:
+    """A run of removed lines and the added lines that replace it (maybe none)."""
+
+    removed: Sequence[DiffLine]
+    added: Sequence[DiffLine]
+    gap: int
+    """New-side line where the removed code sat."""
+
+    @property
+    def old_handlers(self) -> list[str]:
+        return [line.text for line in self.removed if _HANDLER.match(line.text)]
+
+    @property
+    def new_handlers(self) -> list[str]:
+        return [line.text for line in self.added if _HANDLER.match(line.text)]
+
+    @property
+    def old_text(self) -> str:
+        return "\n".join(line.text for line in self.removed)
+
+    @property
+    def new_text(self) -> str:
+        return "\n".join(line.text for line in self.added)
+
+    def risky(
+        self, kind: str, title: str, question: str, severity: Severity, category: str
+    ) -> RiskyEdit:
+        return RiskyEdit(
+            kind,
+            title,
+            question,
+            self.gap,
+            self.old_text.strip(),
+            self.new_text.strip(),
+            severity,
+            category,
         )
-        return
+
+
+BlockDetector = Callable[[_ReplacedBlock], "RiskyEdit | None"]
+"""Names one kind of risky removal, or None when the block is not of that kind."""
+
+
+def _handler_removed(block: _ReplacedBlock) -> RiskyEdit | None:
+    if not (block.old_handlers and len(block.new_handlers) < len(block.old_handlers)):
+        return None
+    return block.risky(
+        "handler-removed",
+        "Exception handling removed",
+        "An exception handler was removed. Can the exception it handled still happen here, "
+        "and do the callers, tests or docstring expect it to be handled or translated?",
+        "high",
+        "error-handling",
+    )
+
+
+def _handler_narrowed(block: _ReplacedBlock) -> RiskyEdit | None:
+    old_handlers, new_handlers = block.old_handlers, block.new_handlers
     old_types = {t.strip() for h in old_handlers for t in _types(h)}
     new_types = {t.strip() for h in new_handlers for t in _types(h)}
-    if old_handlers and new_handlers and old_types - new_types:
-        yield PatternHit(
-            "handler-narrowed",
-            "Exception handling narrowed",
-            f"The handler no longer catches {', '.join(sorted(old_types - new_types))}. "
-            "Can that still be raised here, and is it now left unhandled?",
-            gap,
-            old_text.strip(),
-            new_text.strip(),
-            "high",
-            "error-handling",
-        )
-        return
-    if len(_NULL_CHECK.findall(old_text)) > len(_NULL_CHECK.findall(new_text)):
-        yield PatternHit(
-            "null-check-removed",
-            "None/null check removed",
-            "A check for None (null) or an empty value was removed. Can the value still be "
-            "None or empty here, and what happens then?",
-            gap,
-            old_text.strip(),
-            new_text.strip(),
-            "high",
-            "bug",
-        )
+    if not (old_handlers and new_handlers and old_types - new_types):
+        return None
+    return block.risky(
+        "handler-narrowed",
+        "Exception handling narrowed",
+        f"The handler no longer catches {', '.join(sorted(old_types - new_types))}. "
+        "Can that still be raised here, and is it now left unhandled?",
+        "high",
+        "error-handling",
+    )
+
+
+def _null_check_removed(block: _ReplacedBlock) -> RiskyEdit | None:
+    if len(_NULL_CHECK.findall(block.old_text)) <= len(_NULL_CHECK.findall(block.new_text)):
+        return None
+    return block.risky(
+        "null-check-removed",
+        "None/null check removed",
+        "A check for None (null) or an empty value was removed. Can the value still be "
+        "None or empty here, and what happens then?",
+        "high",
+        "bug",
+    )
+
+
+BLOCK_DETECTORS: tuple[BlockDetector, ...] = (
+    _handler_removed,
+    _handler_narrowed,
+    _null_check_removed,
+)
+"""Tried in this order on each replaced block; the first that fits names the removal."""
+
+
+def _block_edit(block: _ReplacedBlock) -> RiskyEdit | None:
+    """Handlers and None checks that the edit removed or narrowed, if any."""
+    return next(filter(None, (detector(block) for detector in BLOCK_DETECTORS)), None)
 
 
 def _types(handler: str) -> list[str]:
@@ -316,10 +415,10 @@ def _types(handler: str) -> list[str]:
     return [name for name in re.split(r"[,|]", names) if name.strip()]
 
 
-def detect(unit: ChangeUnit) -> list[PatternHit]:
+def find_risky_edits(unit: ChangeUnit) -> list[RiskyEdit]:
     """Risky edits inside the unit's changed lines (or deletion points), in line order."""
     inside = set(unit.changed_lines) | set(unit.deletion_points)
-    hits: list[PatternHit] = []
+    hits: list[RiskyEdit] = []
     for hunk in unit.hunks:
         for removed, added in _pairs(hunk):
             if not removed:
@@ -331,9 +430,9 @@ def detect(unit: ChangeUnit) -> list[PatternHit]:
             aligned = _aligned(removed, added)
             if len(aligned) == len(removed) == len(added) and _is_rename(aligned):
                 continue
-            found = [h for old, new in aligned for h in _edit_hits(old, new)]
-            found += list(_removal_hits(removed, added, gap))
-            hits.extend(found)
+            found = [_line_edit(old, new) for old, new in aligned]
+            found.append(_block_edit(_ReplacedBlock(removed, added, gap)))
+            hits.extend(edit for edit in found if edit is not None)
     unique = {(h.kind, h.line): h for h in hits}
     return sorted(unique.values(), key=lambda h: (h.line, h.kind))
 

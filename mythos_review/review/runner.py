@@ -15,22 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mythos_review.context.pack import Packer, PackRequest
-from mythos_review.model.backends.base import Backend, DecodingSettings
+from mythos_review.model.backends.base import DecodingSettings
+from mythos_review.model.select import LazyBackend
 from mythos_review.prompt.render import TEMPLATE_VERSION
 from mythos_review.prompt.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
+from mythos_review.review.answers import AnswerError, parse_answer, parse_verdict
 from mythos_review.review.cache import AnswerCache, CachedAnswer, cache_key
-from mythos_review.review.findings import (
-    AnswerError,
-    GroundingContext,
-    dedupe,
-    fingerprint,
-    ground_all,
-    parse_answer,
-    parse_verdict,
-    shown_lines,
-    with_verification,
-)
-from mythos_review.review.risky_edits import PatternHit, detect
+from mythos_review.review.findings import dedupe, fingerprint, with_verification
+from mythos_review.review.grounding import GroundingContext, ground_all, shown_lines
+from mythos_review.review.risky_edits import RiskyEdit, find_risky_edits
 from mythos_review.types import (
     DroppedFinding,
     EvidenceItem,
@@ -87,28 +80,6 @@ class _Tally:
             raw_answer=raw_answer,
             detail=detail,
         )
-
-
-class LazyBackend:
-    """Loads the model on the first question that the cache cannot answer, never before:
-    a fully cached run never imports torch, transformers or llama_cpp."""
-
-    def __init__(self, factory: Callable[[], Backend]) -> None:
-        self._factory = factory
-        self._backend: Backend | None = None
-
-    @property
-    def loaded(self) -> bool:
-        return self._backend is not None
-
-    def get(self) -> Backend:
-        if self._backend is None:
-            self._backend = self._factory()
-        return self._backend
-
-    def close(self) -> None:
-        if self._backend is not None:
-            self._backend.close()
 
 
 @dataclass
@@ -284,7 +255,7 @@ class PassRunner:
         return with_verification(finding, True, f"confirmed: {claim_reason}")
 
     def _is_mistake(
-        self, review_pass: ReviewPass, path: str, hit: PatternHit, *, reverse: bool
+        self, review_pass: ReviewPass, path: str, hit: RiskyEdit, *, reverse: bool
     ) -> tuple[bool, str] | None:
         """The model's verdict on a risky edit (or on the same edit undone); None when the
         question did not fit or the answer was unreadable."""
@@ -314,7 +285,7 @@ class PassRunner:
         confirmed."""
         findings = []
         for unit in review_pass.units:
-            for hit in detect(unit):
+            for hit in find_risky_edits(unit):
                 verdict = self._is_mistake(review_pass, unit.path, hit, reverse=False)
                 if verdict is None or not verdict[0]:
                     continue

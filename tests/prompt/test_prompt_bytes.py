@@ -21,7 +21,7 @@ from mythos_review.pipeline import collect_units, plan_passes
 from mythos_review.prompt.render import TEMPLATE_VERSION, PromptRenderer
 from mythos_review.prompt.schema import FINDINGS_SCHEMA
 from mythos_review.review.cache import cache_key
-from mythos_review.review.risky_edits import detect
+from mythos_review.review.risky_edits import find_risky_edits
 from mythos_review.tokens import EstimateCounter
 from mythos_review.types import Finding
 
@@ -87,7 +87,7 @@ def _fixture_prompts(git_repo: GitRepoFactory, budget: int) -> dict[str, Any]:
     for review_pass in result.passes:
         questions: dict[str, str] = {"review": review_pass.user_prompt}
         for unit in review_pass.units:
-            for hit in detect(unit):
+            for hit in find_risky_edits(unit):
                 for reverse in (False, True):
                     sides = (hit.old_text, hit.new_text)
                     old, new = sides[::-1] if reverse else sides

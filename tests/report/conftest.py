@@ -15,7 +15,8 @@ import pytest
 from mythos_review.config import load_settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units, plan_passes
-from mythos_review.review.findings import GroundingContext, ground, with_verification
+from mythos_review.review.findings import with_verification
+from mythos_review.review.grounding import GroundingContext, ground
 from mythos_review.tokens import EstimateCounter
 from mythos_review.types import Finding, ReviewResult
 

@@ -7,16 +7,9 @@ from typing import Any
 
 import pytest
 
-from mythos_review.review.findings import (
-    AnswerError,
-    GroundingContext,
-    dedupe,
-    fingerprint,
-    ground,
-    parse_answer,
-    parse_verdict,
-    undefined_claims,
-)
+from mythos_review.review.answers import AnswerError, parse_answer, parse_verdict
+from mythos_review.review.findings import dedupe, fingerprint
+from mythos_review.review.grounding import GroundingContext, ground, undefined_claims
 from mythos_review.types import ChangeUnit, EvidenceItem, ReviewPass
 
 CODE = {

@@ -9,7 +9,7 @@ import pytest
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units
-from mythos_review.review.risky_edits import detect
+from mythos_review.review.risky_edits import find_risky_edits
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepoFactory
@@ -24,7 +24,7 @@ def _hits(
     repo.write("mod.py", after)
     repo.stage()
     result = collect_units(repo.path, DiffRequest(staged=True), Settings())
-    return [(hit.kind, hit.line) for unit in result.units for hit in detect(unit)]
+    return [(hit.kind, hit.line) for unit in result.units for hit in find_risky_edits(unit)]
 
 
 BASE = """\

@@ -15,7 +15,7 @@ from mythos_review.model.devices import (
     GPU_PROMPT_TOKENS,
     Device,
     busy_cores,
-    detect,
+    detect_device,
     free_cores,
 )
 from mythos_review.model.select import choose_model
@@ -23,7 +23,7 @@ from mythos_review.model.tokenizer import ChatTokenizer
 
 
 def test_auto_on_this_cpu_is_the_embedded_default_through_llama_cpp() -> None:
-    assert not detect().cuda
+    assert not detect_device().cuda
     choice = choose_model(Settings())
     assert (choice.name, choice.backend_name) == ("qwen2.5-coder-1.5b", "llamacpp")
     assert len(choice.revision) == 64
@@ -64,7 +64,7 @@ def test_device_defaults_follow_measurements() -> None:
     assert gpu.default_prompt_tokens == GPU_PROMPT_TOKENS
     assert not cpu.native_bf16
     assert replace(cpu, cpu_flags=frozenset({"avx2", "avx512_bf16"})).native_bf16
-    assert 1 <= free_cores() <= detect().cores
+    assert 1 <= free_cores() <= detect_device().cores
 
 
 def test_a_core_kept_busy_now_is_seen_now_not_a_minute_later() -> None:

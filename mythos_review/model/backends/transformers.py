@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
-from mythos_review.model.devices import detect, free_cores
+from mythos_review.model.devices import detect_device, free_cores
 from mythos_review.model.registry import model_cache_dir, model_path, resolve_model
 from mythos_review.model.tokenizer import ChatTokenizer, read_gguf_metadata
 
@@ -423,7 +423,7 @@ def _choose_dtype(torch: Any, dtype: str, device: str) -> Any:
         return chosen
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if detect().native_bf16 else torch.float32
+    return torch.bfloat16 if detect_device().native_bf16 else torch.float32
 
 
 def _quantization_config(torch: Any, quantize: Quantization, on_gpu: bool) -> Any:
