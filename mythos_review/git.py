@@ -4,7 +4,8 @@ Diff sources use GitPython (``open_repo``); the index, which runs on every commi
 to find the repository and list its files, so ``locate`` and ``list_files`` call the git
 command directly and the index path never pays for importing GitPython.
 
-Nothing here writes to the work tree, the index or any ref: the reviewer only reads.
+Nothing here writes to the work tree, the index or any ref of a user's repository: the reviewer
+only reads. The one exception is ``scratch``, for the throwaway clones evaluation makes itself.
 """
 
 from __future__ import annotations
@@ -169,3 +170,18 @@ def read_blob(repo: git.Repo, hexsha: str, max_bytes: int) -> bytes | None:
     if int(repo.odb.info(binsha).size) > max_bytes:
         return None
     return bytes(repo.odb.stream(binsha).read())
+
+
+def scratch(cwd: Path, *args: str) -> str:
+    """Run git in a throwaway clone that an evaluation made itself (never a user's repository),
+    where writing is the point: clone, apply a case's diff, commit it. Returns stdout."""
+    completed = subprocess.run(
+        ["git", "-c", "core.autocrlf=false", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    if completed.returncode != 0:
+        raise UsageError(f"git {' '.join(args)} failed in {cwd}: {completed.stderr.strip()}")
+    return completed.stdout

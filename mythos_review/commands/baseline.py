@@ -12,7 +12,7 @@ import sys
 from mythos_review import git
 from mythos_review.commands.review import perform
 from mythos_review.errors import EXIT_OK, UsageError
-from mythos_review.filter.suppress import (
+from mythos_review.filter.baseline import (
     baseline_entry,
     baseline_path,
     load_baseline,

@@ -13,22 +13,15 @@ from mythos_review import git
 from mythos_review.config import Settings, load_settings
 from mythos_review.diffs.sources import request_from_args
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
-from mythos_review.filter.suppress import apply_suppressions, baseline_path, load_baseline
+from mythos_review.filter.baseline import baseline_path, load_baseline
+from mythos_review.filter.fail_level import blocking_findings
+from mythos_review.filter.suppress import apply_suppressions
 from mythos_review.model.select import choose_model
 from mythos_review.pipeline import collect_units, plan_passes, review
 from mythos_review.progress import progress_bar
 from mythos_review.report import explain, pair_formats, text, write_reports
 from mythos_review.report.options import ReportOptions
-from mythos_review.types import SEVERITIES, Finding, ReviewResult
-
-
-def blocking_findings(result: ReviewResult, fail_on: str) -> list[Finding]:
-    """Verified findings at or above ``fail_on``; unverified ones are shown but never block,
-    since a small model labels almost everything high, even correct fixes."""
-    if fail_on == "never":
-        return []
-    threshold = SEVERITIES.index(fail_on)
-    return [f for f in result.findings if f.verified and SEVERITIES.index(f.severity) <= threshold]
+from mythos_review.types import ReviewResult
 
 
 def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
@@ -111,7 +104,7 @@ def perform(
 
 def conclude(result: ReviewResult, settings: Settings) -> int:
     """The exit code, and on failure which findings caused it (on stderr)."""
-    blocking = blocking_findings(result, settings.fail_on)
+    blocking = blocking_findings(result.findings, settings.fail_on)
     if blocking:
         print(
             f"mythos: {len(blocking)} verified finding(s) at or above {settings.fail_on}: "

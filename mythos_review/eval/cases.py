@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mythos_review import git
 from mythos_review.errors import UsageError
 
 SymbolRef = tuple[str, str]
@@ -91,14 +91,6 @@ def load_cases(cases_file: str | Path) -> list[EvalCase]:
     return cases
 
 
-def _git(cwd: Path, *args: str) -> None:
-    completed = subprocess.run(
-        ["git", "-c", "core.autocrlf=false", *args], cwd=cwd, capture_output=True, text=True
-    )
-    if completed.returncode != 0:
-        raise UsageError(f"git {' '.join(args)} failed in {cwd}: {completed.stderr.strip()}")
-
-
 @contextmanager
 def case_checkout(case: EvalCase, corpus_dir: Path, *, reverse: bool = False) -> Iterator[Path]:
     """A temporary clone of the case's repository with the case's diff applied and staged.
@@ -113,12 +105,12 @@ def case_checkout(case: EvalCase, corpus_dir: Path, *, reverse: bool = False) ->
     workdir = Path(tempfile.mkdtemp(prefix=f"mythos-eval-{case.case_id}-"))
     try:
         checkout = workdir / case.repo
-        _git(workdir, "clone", "--quiet", "--shared", str(source), str(checkout))
-        _git(checkout, "apply", "--index", str(case.diff_path.resolve()))
+        git.scratch(workdir, "clone", "--quiet", "--shared", str(source), str(checkout))
+        git.scratch(checkout, "apply", "--index", str(case.diff_path.resolve()))
         if reverse:
-            _git(checkout, "-c", "user.name=eval", "-c", "user.email=eval@invalid",
+            git.scratch(checkout, "-c", "user.name=eval", "-c", "user.email=eval@invalid",
                  "commit", "--quiet", "-m", "the buggy version")  # fmt: skip
-            _git(checkout, "apply", "--index", "-R", str(case.diff_path.resolve()))
+            git.scratch(checkout, "apply", "--index", "-R", str(case.diff_path.resolve()))
         yield checkout
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -139,3 +131,7 @@ def mean(values: Sequence[float | None]) -> float | None:
 def overlaps_bug(case: EvalCase, path: str, start: int, end: int) -> bool:
     """A finding hits when its lines overlap a labelled bug range in the same file."""
     return any(r.path == path and r.start <= end and start <= r.end for r in case.bug_lines)
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"

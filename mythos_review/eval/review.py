@@ -13,7 +13,7 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +21,11 @@ from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.errors import EXIT_OK
 from mythos_review.eval.cases import EvalCase, case_checkout, overlaps_bug
-from mythos_review.model.backends.base import DecodingSettings
+from mythos_review.eval.raw_diff import review_raw_diff
+from mythos_review.eval.scores import ReviewerScore, describe_hit
 from mythos_review.model.select import LazyBackend, ModelChoice
 from mythos_review.pipeline import collect_units, review
-from mythos_review.prompt.render import PromptRenderer
-from mythos_review.prompt.schema import FINDINGS_SCHEMA
 from mythos_review.report.outcomes import lost_findings
-from mythos_review.review.answers import AnswerError, parse_answer
-
-RAW_DIFF_TASK = (
-    "Review this diff. Report real defects it introduces as findings whose lines are new-file "
-    'line numbers; if it is correct, answer {"findings": []}.'
-)
-
-
-@dataclass
-class ReviewerScore:
-    hits: int = 0
-    false_positives: int = 0
-    blocking: int = 0
-    """Verified findings at high severity: what would fail a commit."""
-    dropped: int = 0
-    failed_passes: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
-    findings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,11 +34,6 @@ class CaseScore:
     direction: str
     ours: ReviewerScore
     baseline: ReviewerScore
-
-
-def _describe(case: EvalCase, path: str, start: int, end: int, title: str, tag: str) -> str:
-    hit = "HIT" if overlaps_bug(case, path, start, end) else "   "
-    return f"{hit} {path}:{start}-{end} {tag}{title}"
 
 
 def _ours(
@@ -78,57 +52,14 @@ def _ours(
         score.blocking += int(finding.verified and finding.severity == "high")
         tag = f"[{finding.severity}{'' if finding.verified else ', unverified'}] "
         score.findings.append(
-            _describe(case, finding.path, finding.start_line, finding.end_line, finding.title, tag)
+            describe_hit(
+                case, finding.path, finding.start_line, finding.end_line, finding.title, tag
+            )
         )
     score.dropped = len(result.dropped)
     score.failed_passes = sum(1 for o in result.outcomes if lost_findings(o))
     score.prompt_tokens = sum(o.prompt_tokens for o in result.outcomes)
     score.completion_tokens = sum(o.completion_tokens for o in result.outcomes)
-    return score
-
-
-def _baseline(
-    case: EvalCase, checkout: Path, settings: Settings, choice: ModelChoice, backend: LazyBackend
-) -> ReviewerScore:
-    """The model sees the raw staged diff only; its findings are taken as they come."""
-    import subprocess
-
-    diff = subprocess.run(
-        ["git", "diff", "--cached", "--no-color", "--no-ext-diff"],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=True,
-    ).stdout
-    system = PromptRenderer(settings.template_dir).system_prompt
-    user = f"{RAW_DIFF_TASK}\n\n````diff\n{diff}````\n"
-    chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    decoding = DecodingSettings(max_new_tokens=choice.decoding(settings).max_new_tokens)
-    generation = backend.get().generate([chat], decoding, FINDINGS_SCHEMA)[0]
-    score = ReviewerScore(
-        prompt_tokens=generation.prompt_tokens,
-        completion_tokens=generation.completion_tokens,
-        seconds=round(generation.seconds, 1),
-    )
-    try:
-        raws = parse_answer(generation.text).findings
-    except AnswerError:
-        score.failed_passes = 1
-        return score
-    for raw in raws:
-        try:
-            start = int(raw.get("start_line", 0))
-            end = int(raw.get("end_line", start) or start)
-        except (TypeError, ValueError):
-            start = end = 0
-        path = str(raw.get("path", "")).removeprefix("b/").removeprefix("./")
-        if overlaps_bug(case, path, start, end):
-            score.hits += 1
-        else:
-            score.false_positives += 1
-        score.blocking += int(str(raw.get("severity")) == "high")
-        score.findings.append(_describe(case, path, start, end, str(raw.get("title", "")), ""))
     return score
 
 
@@ -148,7 +79,7 @@ def run_review_eval(
             for direction in ("bug", "fix") if reverse else ("bug",):
                 with case_checkout(case, corpus, reverse=direction == "fix") as checkout:
                     ours = _ours(case, checkout, settings, choice, backend)
-                    baseline = _baseline(case, checkout, settings, choice, backend)
+                    baseline = review_raw_diff(case, checkout, settings, choice, backend)
                 scores.append(CaseScore(case.case_id, direction, ours, baseline))
                 if not as_json:
                     _print_case(scores[-1])

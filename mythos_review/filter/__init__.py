@@ -1,0 +1,1 @@
+"""What happens to findings before they are reported: suppression and the fail level."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from mythos_review.errors import RuntimeFailure, UsageError
+from mythos_review.files import write_text_atomically
 
 ModelFamily = Literal["qwen2", "gemma3"]
 
@@ -267,14 +268,3 @@ def _stamp_matches(stamp: Path, target: Path, spec: ModelSpec) -> bool:
 
 def _write_stamp(stamp: Path, target: Path, spec: ModelSpec) -> None:
     write_text_atomically(stamp, json.dumps(_stamp_record(target, spec)))
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``path`` through a temporary file and a rename, so readers never see half of it."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        Path(temp_name).replace(path)
-    finally:
-        Path(temp_name).unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 from mythos_review.errors import UsageError
-from mythos_review.model.registry import write_text_atomically
+from mythos_review.files import write_text_atomically
 
 GGUFValue = str | int | float | bool | list[Any]
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mythos_review.errors import UsageError
+from mythos_review.files import write_text_atomically
 from mythos_review.report import jsonout, markdown, rdjsonl, sarif, text
 from mythos_review.report.options import ReportOptions
 from mythos_review.types import ReviewResult
@@ -42,10 +43,7 @@ def write_reports(
             sys.stdout.write(document)
             sys.stdout.flush()
             continue
-        path = Path(target)
-        partial = path.with_name(f".{path.name}.partial")
         try:
-            partial.write_text(document, encoding="utf-8")
-            partial.replace(path)
+            write_text_atomically(Path(target), document)
         except OSError as error:
             raise UsageError(f"cannot write {fmt} output to {target}: {error}") from error

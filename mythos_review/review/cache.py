@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mythos_review.files import write_text_atomically
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,4 @@ class AnswerCache:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps(answer.__dict__, ensure_ascii=False)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".partial")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(payload)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomically(path, json.dumps(answer.__dict__, ensure_ascii=False))

@@ -9,12 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mythos_review.errors import UsageError
-from mythos_review.filter.suppress import (
-    apply_suppressions,
-    baseline_entry,
-    load_baseline,
-    write_baseline,
-)
+from mythos_review.filter.baseline import baseline_entry, load_baseline, write_baseline
+from mythos_review.filter.suppress import apply_suppressions
 from tests.report.conftest import CHANGED_PRICING, reviewed_result
 
 if TYPE_CHECKING:
