@@ -25,7 +25,7 @@ from typing import Any
 
 from mythos_review.config import Settings
 from mythos_review.model.backends.base import Backend, Chat, DecodingSettings, Generation
-from mythos_review.model.devices import detect
+from mythos_review.model.devices import detect_device
 from mythos_review.model.select import choose_model
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.prompt.schema import FINDINGS_SCHEMA
@@ -92,7 +92,7 @@ class BackendResult:
 
 
 def machine() -> dict[str, Any]:
-    device = detect()
+    device = detect_device()
     info: dict[str, Any] = {
         "cpu": device.cpu_model,
         "cores": device.cores,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from mythos_review.model.select import choose_model
 from mythos_review.pipeline import collect_units, plan_passes, review
 from mythos_review.progress import progress_bar
 from mythos_review.report import explain, pair_formats, text, write_reports
-from mythos_review.report.options import ReportOptions
+from mythos_review.report.options import ReportOptions, actions_link_base
 from mythos_review.types import ReviewResult
 
 
@@ -53,15 +52,6 @@ def report_options(args: argparse.Namespace, link_base: str | None = None) -> Re
         sarif_category=args.sarif_category,
         link_base=link_base,
     )
-
-
-def actions_link_base(environ: Mapping[str, str], head: str | None) -> str | None:
-    """In GitHub Actions, where a reviewed commit's files are on the web, so markdown links
-    and SARIF provenance point at them; None elsewhere, or for changes that are not a commit."""
-    server, repository = environ.get("GITHUB_SERVER_URL"), environ.get("GITHUB_REPOSITORY")
-    if not (server and repository and head):
-        return None
-    return f"{server.rstrip('/')}/{repository}/blob/{head}/"
 
 
 def perform(

@@ -114,13 +114,16 @@ class Packer:
             raise BudgetTooSmall(tokens, self.budget)
         return required, tokens
 
-    def pack(self, request: PackRequest) -> ReviewPass:
-        required, base_tokens = self._fit_required(request)
-        costed = [
+    def _costed(self, request: PackRequest) -> list[EvidenceItem]:
+        """The candidates with what each adds to the prompt."""
+        return [
             replace(item, tokens=self.item_tokens(item, request.languages))
             for item in request.candidates
         ]
-        available = self.budget - base_tokens
+
+    def _choose(self, costed: Sequence[EvidenceItem], available: int) -> list[EvidenceItem]:
+        """Each role fills its share in score order; leftovers then go to the best items that
+        still fit, most valuable role first."""
         optional_share = sum(self.shares.get(role, 0.0) for role in OPTIONAL_ROLES) or 1.0
         chosen: list[EvidenceItem] = []
         spent = 0
@@ -134,17 +137,19 @@ class Packer:
                     chosen.append(item)
                     role_spent += item.tokens
             spent += role_spent
-        rank = {role: position for position, role in enumerate(OPTIONAL_ROLES)}
         chosen_ids = set(map(id, chosen))
-        leftovers = sorted(
-            (c for c in costed if id(c) not in chosen_ids),
-            key=lambda c: (rank[c.role], -c.score, c.path),
-        )
-        for item in leftovers:
+        for item in sorted((c for c in costed if id(c) not in chosen_ids), key=_by_rank):
             if spent + item.tokens <= available:
                 chosen.append(item)
                 spent += item.tokens
-        by_rank = sorted(chosen, key=lambda c: (rank[c.role], -c.score, c.path))
+        return sorted(chosen, key=_by_rank)
+
+    def pack(self, request: PackRequest) -> ReviewPass:
+        """The pass: required items trimmed to fit, the chosen evidence, and the whole chat
+        counted; the lowest-ranked evidence is dropped until that count is within budget."""
+        required, base_tokens = self._fit_required(request)
+        costed = self._costed(request)
+        by_rank = self._choose(costed, self.budget - base_tokens)
         evidence, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
         while tokens > self.budget and by_rank:
             by_rank.pop()
@@ -170,3 +175,11 @@ class Packer:
             budget=self.budget,
             token_counter=self.counter.name,
         )
+
+
+_ROLE_RANK = {role: position for position, role in enumerate(OPTIONAL_ROLES)}
+
+
+def _by_rank(item: EvidenceItem) -> tuple[int, float, str]:
+    """Most valuable role first, then best score; the path makes ties deterministic."""
+    return (_ROLE_RANK[item.role], -item.score, item.path)

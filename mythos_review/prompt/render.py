@@ -100,7 +100,7 @@ def render_block(item: EvidenceItem, language: str = "") -> RenderedBlock:
 
 
 def block_text(item: EvidenceItem, language: str = "") -> str:
-    """The block exactly as ``user.j2`` lays it out, for counting an item's tokens alone."""
+    """The block exactly as ``evidence.j2`` lays it out, for counting an item's tokens alone."""
     block = render_block(item, language)
     return f"{block.heading}\n{block.fence}{block.language}\n{block.body}\n{block.fence}"
 

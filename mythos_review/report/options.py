@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -22,3 +23,12 @@ class ReportOptions:
     ``https://github.com/owner/repo/blob/<sha>/``; None gives plain ``path:line`` text."""
     max_chars: int = GITHUB_COMMENT_LIMIT
     """Upper bound for the markdown document (a pull-request comment)."""
+
+
+def actions_link_base(environ: Mapping[str, str], head: str | None) -> str | None:
+    """In GitHub Actions, where a reviewed commit's files are on the web, so markdown links
+    and SARIF provenance point at them; None elsewhere, or for changes that are not a commit."""
+    server, repository = environ.get("GITHUB_SERVER_URL"), environ.get("GITHUB_REPOSITORY")
+    if not (server and repository and head):
+        return None
+    return f"{server.rstrip('/')}/{repository}/blob/{head}/"
