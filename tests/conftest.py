@@ -1,5 +1,5 @@
-"""Shared fixtures: throwaway git repositories driven by the real git command line, and the
-official SARIF schema."""
+"""Shared fixtures: throwaway git repositories driven by the real git command line, the sample
+projects committed in them, and the official SARIF schema."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from jsonschema.validators import validator_for
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
+
+    from mythos_review.types import ReviewResult
 
 
 @dataclass(frozen=True)
@@ -85,16 +87,54 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepoFactory:
     return make
 
 
-SCHEMA_PATH = Path(__file__).parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
-"""The official schema, kept beside the repository (``/work/shared`` next to ``/work/main``)."""
+SCHEMA_PATH = Path(__file__).parent / "report" / "sarif-schema-2.1.0.json"
+"""The official SARIF 2.1.0 JSON schema (OASIS, json.schemastore.org), vendored so that a lone
+clone checks its SARIF output against it."""
 
 
 @pytest.fixture(scope="session")
 def schema_validator() -> Validator:
-    if not SCHEMA_PATH.is_file():
-        pytest.skip(f"the SARIF 2.1.0 schema is not at {SCHEMA_PATH}")
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     validator_class = validator_for(schema)
     validator_class.check_schema(schema)
     validator: Validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
     return validator
+
+
+@pytest.fixture
+def sample_repo(git_repo: GitRepoFactory) -> GitRepo:
+    """The sample project of ``tests/sample_project.py``, committed."""
+    from tests.sample_project import API, AUTH, TESTS
+
+    repo = git_repo()
+    repo.write("app/__init__.py", "")
+    repo.write("app/auth.py", AUTH)
+    repo.write("app/api.py", API)
+    repo.write("tests/test_auth.py", TESTS)
+    repo.write("README.md", "# Sample\n\nSigns tokens with JWT_SECRET.\n")
+    repo.commit("sample")
+    return repo
+
+
+@pytest.fixture
+def pricing_repo(git_repo: GitRepoFactory) -> GitRepo:
+    """A committed shop with a caller and a test, and a staged change to ``discount``."""
+    from tests.pricing_project import CHANGED_PRICING, CHECKOUT, PRICING, TEST_PRICING
+
+    repo = git_repo()
+    repo.write("shop/__init__.py", "")
+    repo.write("shop/pricing.py", PRICING)
+    repo.write("shop/checkout.py", CHECKOUT)
+    repo.write("tests/test_pricing.py", TEST_PRICING)
+    repo.commit("base")
+    repo.write("shop/pricing.py", CHANGED_PRICING)
+    repo.stage()
+    return repo
+
+
+@pytest.fixture
+def reviewed(pricing_repo: GitRepo) -> ReviewResult:
+    """Two grounded, verified findings on the staged pricing change."""
+    from tests.pricing_project import reviewed_result
+
+    return reviewed_result(pricing_repo)

@@ -10,7 +10,6 @@ import pytest
 
 from mythos_review.cli import main
 from mythos_review.errors import EXIT_OK, EXIT_USAGE
-from tests.index.conftest import sample_repo  # noqa: F401 - the fixture
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo
@@ -23,7 +22,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 def test_index_prints_a_summary_stats_and_skips(
-    sample_repo: GitRepo,  # noqa: F811
+    sample_repo: GitRepo,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sample_repo.write("logo.png", b"\x89PNG\r\n\x1a\n\x00\x00")
@@ -40,7 +39,7 @@ def test_index_prints_a_summary_stats_and_skips(
 
 
 def test_search_prints_location_symbol_kind_score_and_snippet(
-    sample_repo: GitRepo,  # noqa: F811
+    sample_repo: GitRepo,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = _run(
@@ -60,7 +59,7 @@ def test_search_prints_location_symbol_kind_score_and_snippet(
 
 
 def test_search_json_lines_and_path_filter(
-    sample_repo: GitRepo,  # noqa: F811
+    sample_repo: GitRepo,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, _ = _run(
@@ -93,7 +92,7 @@ def test_search_json_lines_and_path_filter(
     ],
 )
 def test_bad_flags_are_usage_errors(
-    sample_repo: GitRepo,  # noqa: F811
+    sample_repo: GitRepo,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
     message: str,
@@ -123,7 +122,7 @@ def test_search_in_a_missing_folder_says_so(
 
 
 def test_map_prints_ranked_signatures_within_the_budget(
-    sample_repo: GitRepo,  # noqa: F811
+    sample_repo: GitRepo,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = _run(capsys, "map", "-C", str(sample_repo.path), "--tokens", "40")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from tests.review.fake_openai_server import FakeOpenAIServer, Reply, error, ok
+from tests.fake_openai_server import FakeOpenAIServer, Reply, error, ok
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory

@@ -11,8 +11,8 @@ import pytest
 
 from mythos_review.cli import main
 from mythos_review.errors import EXIT_FINDINGS
-from tests.commands.test_review_outcomes import CONFIRMED_PATTERN, LIMITS, TITLE
-from tests.review.fake_openai_server import FakeOpenAIServer
+from tests.fake_openai_server import FakeOpenAIServer
+from tests.scripted_review import CONFIRMED_PATTERN, LIMITS, TITLE
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

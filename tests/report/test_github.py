@@ -36,10 +36,10 @@ from mythos_review.report.github import (
 from mythos_review.report.locations import added_lines, primary_region
 from mythos_review.report.options import GITHUB_COMMENT_LIMIT, ReportOptions
 from mythos_review.types import Finding, PassOutcome, ReviewResult
-from tests.commands.test_review_outcomes import CONFIRMED_PATTERN, LIMITS
-from tests.report.conftest import CHANGED_PRICING, PRICING
+from tests.fake_openai_server import FakeOpenAIServer
+from tests.pricing_project import CHANGED_PRICING, PRICING
 from tests.report.fake_github import BOT, FakeGitHub
-from tests.review.fake_openai_server import FakeOpenAIServer
+from tests.scripted_review import CONFIRMED_PATTERN, LIMITS
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory

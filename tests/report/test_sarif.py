@@ -20,7 +20,7 @@ from mythos_review.report import sarif
 from mythos_review.report.options import ReportOptions
 from mythos_review.review.rules import RULES, rule_for
 from mythos_review.types import PassOutcome
-from tests.report.conftest import CHANGED_PRICING, RAW_FINDINGS, TEST_PRICING, reviewed_result
+from tests.pricing_project import CHANGED_PRICING, RAW_FINDINGS, TEST_PRICING, reviewed_result
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

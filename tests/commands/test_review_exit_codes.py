@@ -10,32 +10,11 @@ import pytest
 
 from mythos_review.cli import main
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
-from tests.review.fake_openai_server import FakeOpenAIServer, Reply, ok
+from tests.fake_openai_server import FakeOpenAIServer
+from tests.scripted_review import CONFIRMED_PATTERN, LIMITS, TITLE
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory
-
-LIMITS = '''\
-def over_limit(items, limit):
-    """True when there are limit items or more."""
-    return len(items) >= limit
-'''
-
-TITLE = "Comparison changed from `>=` to `>`"
-
-
-def _verdict(verdict: str) -> Reply:
-    return ok(json.dumps({"verdict": verdict, "reason": "scripted"}))
-
-
-CONFIRMED_PATTERN = (
-    ok(json.dumps({"findings": []})),  # the open review question: nothing
-    _verdict("yes"),  # the comparison detector: a mistake
-    _verdict("no"),  # the same edit undone: not a mistake (the swap test)
-    _verdict("yes"),  # verification
-    _verdict("no"),  # verification, opposite framing
-)
-"""What a model that confirms the flipped comparison answers, question by question."""
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A real reviewed result for the report tests: a git repository, a staged change, real
+"""A real reviewed result for the report and filter tests (fixtures ``pricing_repo`` and
+``reviewed`` in tests/conftest.py): a git repository, a staged change, real
 units, a real index and packed passes, and findings that went through real grounding.
 
 Only the model's answers are written here (as the raw dicts a model returns); everything a
@@ -10,8 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from mythos_review.config import load_settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units, plan_passes
@@ -21,7 +20,7 @@ from mythos_review.tokens import EstimateCounter
 from mythos_review.types import Finding, ReviewResult
 
 if TYPE_CHECKING:
-    from tests.conftest import GitRepo, GitRepoFactory
+    from tests.conftest import GitRepo
 
 PRICING = """\
 LIMIT = 100
@@ -85,20 +84,6 @@ RAW_FINDINGS: tuple[dict[str, Any], ...] = (
 )
 
 
-@pytest.fixture
-def pricing_repo(git_repo: GitRepoFactory) -> GitRepo:
-    """A committed shop with a caller and a test, and a staged change to ``discount``."""
-    repo = git_repo()
-    repo.write("shop/__init__.py", "")
-    repo.write("shop/pricing.py", PRICING)
-    repo.write("shop/checkout.py", CHECKOUT)
-    repo.write("tests/test_pricing.py", TEST_PRICING)
-    repo.commit("base")
-    repo.write("shop/pricing.py", CHANGED_PRICING)
-    repo.stage()
-    return repo
-
-
 def reviewed_result(
     repo: GitRepo, raw_findings: tuple[dict[str, Any], ...] = RAW_FINDINGS, verified: bool = True
 ) -> ReviewResult:
@@ -120,9 +105,3 @@ def reviewed_result(
             raise AssertionError(f"the test's finding did not ground: {raw['title']}")
     model = {"name": "test-model", "backend": "scripted", "revision": "1"}
     return replace(result, findings=tuple(findings), model=model)
-
-
-@pytest.fixture
-def reviewed(pricing_repo: GitRepo) -> ReviewResult:
-    """Two grounded, verified findings on the staged pricing change."""
-    return reviewed_result(pricing_repo)

@@ -1,13 +1,7 @@
-"""A small but realistic Python project (package, tests, a secret, a class) for the index."""
+"""A small but realistic Python project (package, tests, a secret, a class): the files the
+``sample_repo`` fixture (tests/conftest.py) commits, for the index and the commands on it."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-import pytest
-
-if TYPE_CHECKING:
-    from tests.conftest import GitRepo, GitRepoFactory
 
 AUTH = '''\
 """Password checks and tokens."""
@@ -78,15 +72,3 @@ class TestSigner:
         signer = TokenSigner("s")
         assert signer.verify(signer.sign("x"))
 """
-
-
-@pytest.fixture
-def sample_repo(git_repo: GitRepoFactory) -> GitRepo:
-    repo = git_repo()
-    repo.write("app/__init__.py", "")
-    repo.write("app/auth.py", AUTH)
-    repo.write("app/api.py", API)
-    repo.write("tests/test_auth.py", TESTS)
-    repo.write("README.md", "# Sample\n\nSigns tokens with JWT_SECRET.\n")
-    repo.commit("sample")
-    return repo

@@ -36,7 +36,7 @@ from mythos_review.model.tokenizer import ChatTokenizer
 from mythos_review.prompt.schema import FINDINGS_SCHEMA
 from mythos_review.tokens import estimate_tokens
 from mythos_review.webapi import parse_retry_after
-from tests.review.fake_openai_server import (
+from tests.fake_openai_server import (
     CHAT_PATH,
     FakeOpenAIServer,
     Reply,

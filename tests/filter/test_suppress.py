@@ -11,7 +11,7 @@ import pytest
 from mythos_review.errors import UsageError
 from mythos_review.filter.baseline import baseline_entry, load_baseline, write_baseline
 from mythos_review.filter.suppress import apply_suppressions
-from tests.report.conftest import CHANGED_PRICING, reviewed_result
+from tests.pricing_project import CHANGED_PRICING, reviewed_result
 
 if TYPE_CHECKING:
     from mythos_review.types import ReviewResult

@@ -16,7 +16,7 @@ from mythos_review.index.chunk import (
     parse_file,
 )
 from mythos_review.index.scan import SkipReason
-from tests.index.conftest import API, AUTH, TESTS
+from tests.sample_project import API, AUTH, TESTS
 
 
 def _parse(tmp_path: Path, relative: str, text: str | bytes) -> ParsedFile:

@@ -15,7 +15,7 @@ from mythos_review.diffs.sources import DiffRequest
 from mythos_review.model.select import choose_model
 from mythos_review.pipeline import collect_units, review
 from mythos_review.types import ReviewResult
-from tests.review.fake_openai_server import FakeOpenAIServer, ok
+from tests.fake_openai_server import FakeOpenAIServer, ok
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory

@@ -1,0 +1,111 @@
+"""Grounding: every rule a finding must pass, and the reason it fails."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from mythos_review.review.grounding import GroundingContext, ground, undefined_claims
+from mythos_review.types import ChangeUnit, EvidenceItem, ReviewPass
+
+CODE = {
+    10: "def line_total(self, item):",
+    11: "    total = item.unit_price * item.quantity",
+    12: "    if item.quantity > BULK_THRESHOLD:",
+    13: "        total *= 1 - BULK_DISCOUNT",
+    14: "    return round(total, 2)",
+}
+CALLER = {40: "def price_of(items, name):", 41: "    return calc.line_total(find(name))"}
+
+
+def _pass() -> ReviewPass:
+    unit = ChangeUnit(
+        path="shop/pricing.py",
+        language="python",
+        symbol="Calc.line_total",
+        kind="method",
+        start_line=10,
+        end_line=14,
+        changed_lines=(12,),
+    )
+    items = (
+        EvidenceItem("unit", "shop/pricing.py", "Calc.line_total", 10, 14, 10.0, "changed",
+                     tuple(CODE.items()), (12,)),
+        EvidenceItem("caller", "shop/checkout.py", "price_of", 40, 41, 3.0, "calls it",
+                     tuple(CALLER.items())),
+    )  # fmt: skip
+    return ReviewPass(
+        1, (unit,), items, (), "system", "evidence\ntask", "evidence", 500, 2000, "test"
+    )
+
+
+def _context(defined: set[str] | None = None) -> GroundingContext:
+    names = defined or set()
+    return GroundingContext(_pass(), {"shop/pricing.py": [(10, 14)]}, names.__contains__)
+
+
+def _raw(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "path": "shop/pricing.py",
+        "start_line": 12,
+        "end_line": 12,
+        "severity": "high",
+        "category": "bug",
+        "title": "Bulk discount starts one item too late",
+        "message": "The docstring says orders of BULK_THRESHOLD or more get the discount.",
+        "evidence": "if item.quantity > BULK_THRESHOLD:",
+    }
+    return {**base, **overrides}
+
+
+def test_a_finding_on_changed_lines_with_matching_evidence_is_kept() -> None:
+    finding, reason = ground(_raw(), _context())
+    assert reason is None and finding is not None
+    assert (finding.path, finding.start_line, finding.end_line) == ("shop/pricing.py", 12, 12)
+    assert finding.symbol == "Calc.line_total"
+    assert finding.verified is False
+    assert finding.severity == "medium", "the model's own 'high' is capped"
+
+
+def test_a_path_that_was_not_shown_is_dropped() -> None:
+    finding, reason = ground(_raw(path="/etc/passwd"), _context())
+    assert finding is None and "not in the evidence" in str(reason)
+
+
+def test_evidence_that_is_not_in_the_code_is_dropped() -> None:
+    finding, reason = ground(_raw(evidence="if quantity >= LIMIT:"), _context())
+    assert finding is None and "does not match" in str(reason)
+
+
+def test_a_quote_a_few_lines_off_moves_the_finding_to_the_real_lines() -> None:
+    finding, _ = ground(_raw(start_line=14, end_line=14), _context())
+    assert finding is not None and finding.start_line == 12
+
+
+def test_quotes_with_gutters_and_diff_markers_still_match() -> None:
+    finding, _ = ground(_raw(evidence="12+ |     if item.quantity > BULK_THRESHOLD:"), _context())
+    assert finding is not None
+    finding, _ = ground(_raw(evidence="+    if item.quantity > BULK_THRESHOLD:"), _context())
+    assert finding is not None
+
+
+def test_a_finding_in_a_diff_file_outside_the_changed_unit_is_dropped() -> None:
+    context = replace(_context(), changed_spans={"shop/pricing.py": [(30, 40)]})
+    finding, reason = ground(_raw(), context)
+    assert finding is None and "outside the changed code" in str(reason)
+
+
+def test_findings_on_shown_callers_are_allowed() -> None:
+    raw = _raw(path="shop/checkout.py", start_line=41, end_line=41,
+               evidence="return calc.line_total(find(name))")  # fmt: skip
+    finding, reason = ground(raw, _context())
+    assert reason is None and finding is not None and finding.symbol == "price_of"
+
+
+def test_an_undefined_claim_about_a_defined_name_is_dropped() -> None:
+    raw = _raw(title="BULK_THRESHOLD is not defined", message="`BULK_THRESHOLD` is undefined.")
+    assert "BULK_THRESHOLD" in undefined_claims(raw)
+    finding, reason = ground(raw, _context({"BULK_THRESHOLD"}))
+    assert finding is None and "repository has it" in str(reason)
+    kept, _ = ground(raw, _context(set()))
+    assert kept is not None
