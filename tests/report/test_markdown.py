@@ -270,6 +270,9 @@ def test_summary_table_model_source_and_counts(reviewed: ReviewResult) -> None:
     assert "| high | 0 | 0 |\n| medium | 1 | 0 |\n| low | 0 | 1 |\n| info | 0 | 0 |" in document
     assert document.index("Orders of exactly") < document.index("Negative prices")
 
+    two_passes = replace(result, passes=result.passes * 2)
+    assert "in 1 unit, 2 passes ·" in markdown.render(two_passes, ReportOptions())
+
 
 def test_suppressed_findings_failed_passes_and_notes_are_listed(reviewed: ReviewResult) -> None:
     first, second = reviewed.findings
