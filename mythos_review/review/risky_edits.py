@@ -124,7 +124,7 @@ def _code(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class _EditedLine:
+class EditedLine:
     """A removed line and the added line that replaced it, without trailing comments."""
 
     before: str
@@ -140,11 +140,11 @@ class _EditedLine:
         )
 
 
-LineDetector = Callable[[_EditedLine], "RiskyEdit | None"]
+LineDetector = Callable[[EditedLine], "RiskyEdit | None"]
 """Names one kind of risky single-line edit, or None when the edit is not of that kind."""
 
 
-def _comparison(edit: _EditedLine) -> RiskyEdit | None:
+def _comparison(edit: EditedLine) -> RiskyEdit | None:
     if not _same_but(_COMPARISON, edit.before, edit.after):
         return None
     old_ops, new_ops = _COMPARISON.findall(edit.before), _COMPARISON.findall(edit.after)
@@ -159,7 +159,7 @@ def _comparison(edit: _EditedLine) -> RiskyEdit | None:
     )
 
 
-def _boundary(edit: _EditedLine) -> RiskyEdit | None:
+def _boundary(edit: EditedLine) -> RiskyEdit | None:
     if not _same_but(_OFF_BY_ONE, edit.before, edit.after):
         return None
     return edit.risky(
@@ -172,7 +172,7 @@ def _boundary(edit: _EditedLine) -> RiskyEdit | None:
     )
 
 
-def _call_arguments(edit: _EditedLine) -> RiskyEdit | None:
+def _call_arguments(edit: EditedLine) -> RiskyEdit | None:
     """Arguments or parameters reordered, or a definition's parameters or defaults changed."""
     old_calls = dict(_CALL_ARGS.findall(edit.before))
     is_definition = bool(_DEFINITION.match(edit.after))
@@ -208,7 +208,7 @@ def _call_arguments(edit: _EditedLine) -> RiskyEdit | None:
     return None
 
 
-def _number(edit: _EditedLine) -> RiskyEdit | None:
+def _number(edit: EditedLine) -> RiskyEdit | None:
     if not _same_but(_NUMBER, edit.before, edit.after):
         return None
     return edit.risky(
@@ -221,7 +221,7 @@ def _number(edit: _EditedLine) -> RiskyEdit | None:
     )
 
 
-def _negation(edit: _EditedLine) -> RiskyEdit | None:
+def _negation(edit: EditedLine) -> RiskyEdit | None:
     if not _same_but(_NEGATION, edit.before, edit.after):
         return None
     return edit.risky(
@@ -234,7 +234,7 @@ def _negation(edit: _EditedLine) -> RiskyEdit | None:
     )
 
 
-def _literal(edit: _EditedLine) -> RiskyEdit | None:
+def _literal(edit: EditedLine) -> RiskyEdit | None:
     before, after = edit.before, edit.after
     if _strings(before) == _strings(after) or _without(_STRING, before) != _without(_STRING, after):
         return None
@@ -248,7 +248,7 @@ def _literal(edit: _EditedLine) -> RiskyEdit | None:
     )
 
 
-def _return_value(edit: _EditedLine) -> RiskyEdit | None:
+def _return_value(edit: EditedLine) -> RiskyEdit | None:
     old_returns, new_returns = _RETURN.match(edit.before), _RETURN.match(edit.after)
     if not (old_returns and new_returns and old_returns.group(1) != new_returns.group(1)):
         return None
@@ -276,7 +276,7 @@ LINE_DETECTORS: tuple[LineDetector, ...] = (
 
 def _line_edit(old: DiffLine, new: DiffLine) -> RiskyEdit | None:
     """What kind of risky edit turns ``old`` into ``new``, if any."""
-    edited = _EditedLine(_code(old.text), _code(new.text), new.new_line or 0)
+    edited = EditedLine(_code(old.text), _code(new.text), new.new_line or 0)
     return next(filter(None, (detector(edited) for detector in LINE_DETECTORS)), None)
 
 
@@ -309,7 +309,7 @@ def _is_rename(pairs: Sequence[tuple[DiffLine, DiffLine]]) -> bool:
 
 
 @dataclass(frozen=True)
-class _ReplacedBlock:
+class ReplacedBlock:
     """A run of removed lines and the added lines that replace it (maybe none)."""
 
     removed: Sequence[DiffLine]
@@ -348,11 +348,11 @@ class _ReplacedBlock:
         )
 
 
-BlockDetector = Callable[[_ReplacedBlock], "RiskyEdit | None"]
+BlockDetector = Callable[[ReplacedBlock], "RiskyEdit | None"]
 """Names one kind of risky removal, or None when the block is not of that kind."""
 
 
-def _handler_removed(block: _ReplacedBlock) -> RiskyEdit | None:
+def _handler_removed(block: ReplacedBlock) -> RiskyEdit | None:
     if not (block.old_handlers and len(block.new_handlers) < len(block.old_handlers)):
         return None
     return block.risky(
@@ -365,7 +365,7 @@ def _handler_removed(block: _ReplacedBlock) -> RiskyEdit | None:
     )
 
 
-def _handler_narrowed(block: _ReplacedBlock) -> RiskyEdit | None:
+def _handler_narrowed(block: ReplacedBlock) -> RiskyEdit | None:
     old_handlers, new_handlers = block.old_handlers, block.new_handlers
     old_types = {t.strip() for h in old_handlers for t in _types(h)}
     new_types = {t.strip() for h in new_handlers for t in _types(h)}
@@ -381,7 +381,7 @@ def _handler_narrowed(block: _ReplacedBlock) -> RiskyEdit | None:
     )
 
 
-def _null_check_removed(block: _ReplacedBlock) -> RiskyEdit | None:
+def _null_check_removed(block: ReplacedBlock) -> RiskyEdit | None:
     if len(_NULL_CHECK.findall(block.old_text)) <= len(_NULL_CHECK.findall(block.new_text)):
         return None
     return block.risky(
@@ -402,7 +402,7 @@ BLOCK_DETECTORS: tuple[BlockDetector, ...] = (
 """Tried in this order on each replaced block; the first that fits names the removal."""
 
 
-def _block_edit(block: _ReplacedBlock) -> RiskyEdit | None:
+def _block_edit(block: ReplacedBlock) -> RiskyEdit | None:
     """Handlers and None checks that the edit removed or narrowed, if any."""
     return next(filter(None, (detector(block) for detector in BLOCK_DETECTORS)), None)
 
@@ -431,7 +431,7 @@ def find_risky_edits(unit: ChangeUnit) -> list[RiskyEdit]:
             if len(aligned) == len(removed) == len(added) and _is_rename(aligned):
                 continue
             found = [_line_edit(old, new) for old, new in aligned]
-            found.append(_block_edit(_ReplacedBlock(removed, added, gap)))
+            found.append(_block_edit(ReplacedBlock(removed, added, gap)))
             hits.extend(edit for edit in found if edit is not None)
     unique = {(h.kind, h.line): h for h in hits}
     return sorted(unique.values(), key=lambda h: (h.line, h.kind))

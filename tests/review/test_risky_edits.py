@@ -9,7 +9,14 @@ import pytest
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units
-from mythos_review.review.risky_edits import find_risky_edits
+from mythos_review.review.risky_edits import (
+    BLOCK_DETECTORS,
+    LINE_DETECTORS,
+    EditedLine,
+    ReplacedBlock,
+    find_risky_edits,
+)
+from mythos_review.types import DiffLine
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepoFactory
@@ -96,3 +103,65 @@ def test_a_harmless_edit_asks_nothing(git_repo: GitRepoFactory) -> None:
     before = "def f(x):\n    total = x * 2\n    return total\n"
     after = "def f(x):\n    doubled = x * 2\n    return doubled\n"
     assert _hits(git_repo, before, after) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind"),
+    [
+        ("if n >= limit:", "if n > limit:", "comparison"),
+        ("end = start + size", "end = start + size - 1", "boundary"),
+        ("send(to, body)", "send(body, to)", "order"),
+        ("def send(to, body, retries=3):", "def send(to, body, retries=0):", "signature"),
+        ("timeout = 30", "timeout = 3", "number"),
+        ("if not ready:", "if ready:", "negation"),
+        ('name = row["id"]', 'name = row["key"]', "literal"),
+        ("return total", "return None", "return"),
+    ],
+)
+def test_each_line_detector_names_its_own_edit_alone(before: str, after: str, kind: str) -> None:
+    """Every detector of the table is a small function: it names its edit, and the table's
+    order makes it the first that fits."""
+    edit = EditedLine(before, after, line=7)
+    (detector,) = [d for d in LINE_DETECTORS if d.__name__.strip("_") in _DETECTOR_OF[kind]]
+    found = detector(edit)
+    assert found is not None and found.kind == kind and found.line == 7
+    first = next(filter(None, (d(edit) for d in LINE_DETECTORS)))
+    assert first.kind == kind
+    assert detector(EditedLine("total = price * count", "total = cost * count", 7)) is None
+
+
+_DETECTOR_OF = {
+    "comparison": ("comparison",),
+    "boundary": ("boundary",),
+    "order": ("call_arguments",),
+    "signature": ("call_arguments",),
+    "number": ("number",),
+    "negation": ("negation",),
+    "literal": ("literal",),
+    "return": ("return_value",),
+}
+"""Which detector function names each kind of edit."""
+
+
+def _block(removed: list[str], added: list[str]) -> ReplacedBlock:
+    return ReplacedBlock(
+        removed=[DiffLine("-", n, None, text) for n, text in enumerate(removed, start=1)],
+        added=[DiffLine("+", None, n, text) for n, text in enumerate(added, start=1)],
+        gap=1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("removed", "added", "kind"),
+    [
+        (["try:", "    run()", "except OSError:", "    pass"], ["run()"], "handler-removed"),
+        (["except (OSError, ValueError):"], ["except OSError:"], "handler-narrowed"),
+        (["if value is None:", "    return"], [], "null-check-removed"),
+    ],
+)
+def test_each_block_detector_names_its_own_removal_alone(
+    removed: list[str], added: list[str], kind: str
+) -> None:
+    found = [edit for edit in (d(_block(removed, added)) for d in BLOCK_DETECTORS) if edit]
+    assert found and found[0].kind == kind
+    assert all(d(_block(["x = 1"], ["x = 2"])) is None for d in BLOCK_DETECTORS)
