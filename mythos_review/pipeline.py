@@ -5,17 +5,16 @@ Commands parse flags and print; this module only moves data from one stage to th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from mythos_review.code.languages import language_for
 from mythos_review.code.units import units_for_changeset
 from mythos_review.config import Settings
 from mythos_review.context.pack import Packer
-from mythos_review.context.plan import PassPlanner
-from mythos_review.context.retrieve import Retriever, map_item, more_context_items
+from mythos_review.context.plan import FenceLanguages, PassPlanner
+from mythos_review.context.retrieve import Retriever, UnitEvidence, map_item, more_context_items
 from mythos_review.diffs.sources import DiffRequest, load_changeset
 from mythos_review.index.search import Index
 from mythos_review.model.devices import detect_device
@@ -24,7 +23,13 @@ from mythos_review.prompt.render import PromptRenderer
 from mythos_review.review.cache import AnswerCache
 from mythos_review.review.runner import PassRunner
 from mythos_review.tokens import TokenCounter
-from mythos_review.types import EvidenceItem, ProgressCallback, ReviewPass, ReviewResult
+from mythos_review.types import (
+    ChangeUnit,
+    EvidenceItem,
+    ProgressCallback,
+    ReviewPass,
+    ReviewResult,
+)
 
 
 def collect_units(
@@ -55,7 +60,7 @@ class Planned:
 
     result: ReviewResult
     packer: Packer
-    languages: dict[str, str]
+    languages: Mapping[str, str]
 
 
 def _plan(result: ReviewResult, index: Index, settings: Settings, counter: TokenCounter) -> Planned:
@@ -63,19 +68,21 @@ def _plan(result: ReviewResult, index: Index, settings: Settings, counter: Token
     retriever = Retriever(index, settings)
     budget = prompt_budget(settings)
     repo_map = map_item(index, {u.path for u in result.units}, budget, settings, counter.count)
-    evidence = [
-        replace(e, candidates=(*e.candidates, repo_map)) if repo_map else e
-        for e in (retriever.retrieve(unit, files[unit.path]) for unit in result.units)
-    ]
-    paths = {item.path for e in evidence for item in (*e.required, *e.candidates)}
-    languages = {path: language_for(path) or "" for path in paths}
+
+    def evidence_for(unit: ChangeUnit) -> UnitEvidence:
+        evidence = retriever.retrieve(unit, files[unit.path])
+        if repo_map is None:
+            return evidence
+        return replace(evidence, candidates=(*evidence.candidates, repo_map))
+
+    languages = FenceLanguages()
     packer = Packer(
         PromptRenderer(settings.template_dir),
         counter,
         budget,
         settings.section_shares,
     )
-    plan = PassPlanner(packer, settings.max_passes, languages).plan(evidence)
+    plan = PassPlanner(packer, settings.max_passes, languages, evidence_for).plan(result.units)
     planned = replace(result, passes=plan.passes, notes=(*result.notes, *plan.notes))
     return Planned(planned, packer, languages)
 

@@ -207,6 +207,12 @@ class ChangeUnit:
 
 EvidenceRole = Literal["unit", "hunk", "caller", "callee", "test", "map"]
 
+EvidenceSize = Literal["signature", "excerpt", "whole"]
+"""How much of a piece of evidence is shown, smallest first."""
+
+NumberedLines = tuple[tuple[int, str], ...]
+"""(line number, text) pairs; a ``0`` number marks a marker line such as "... 4 lines cut ..."."""
+
 
 @dataclass(frozen=True)
 class EvidenceItem:
@@ -220,13 +226,20 @@ class EvidenceItem:
     score: float
     reason: str
     """Human-readable: "calls `merge_setting` at line 88", "test file for `sessions.py`"."""
-    lines: tuple[tuple[int, str], ...]
+    lines: NumberedLines
     """(line number, text) pairs exactly as shown; a ``0`` number marks a non-code marker line
     such as "... 40 lines cut ..."."""
     marked_lines: tuple[int, ...] = ()
     """Lines the diff added, marked visibly in the prompt."""
     tokens: int = 0
     """Tokens this item adds to the prompt, counted with the budget's counter."""
+    size: EvidenceSize = "whole"
+    """How much of the item ``lines`` shows."""
+    sizes: tuple[tuple[EvidenceSize, NumberedLines], ...] = ()
+    """Every size the item can be shown at, smallest first; the packer picks one (empty: the
+    item has one size, ``lines``)."""
+    packing: str = ""
+    """Why the packer showed it at this size, for ``--explain``."""
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,55 @@
 """Pack evidence into one prompt that never exceeds the token budget.
 
-The unit and its hunks come first; the rest of the budget is shared out by role (callees,
-callers, tests, map; shares from settings), each role filling its share in score order, then
-leftovers go to the best remaining items. Long units are trimmed to windows around the changed
-lines with a marker saying what was cut. The final prompt is counted as a whole with the
-model's tokenizer and chat template, and lower-ranked evidence is dropped until it fits: a
-prompt over the budget is never produced.
+The prompt's frame (system turn, task, the list of units) is counted once; the rest of the
+budget is the evidence budget, spent in this order:
+
+1. the required items: the hunks, and the unit at the largest size that fits its share (a
+   long unit is cut to the lines around its changes, with markers saying what was cut);
+2. floors: the best caller and the best test, when there are any, at excerpt size (or as a
+   signature when the excerpt does not fit);
+3. by value per token, across roles: each step adds the next candidate of a role, or grows a
+   chosen item to a larger size, whichever adds the most value (score times what the size
+   shows) per token while it fits. Within a role, candidates are taken in score order, and a
+   role whose next candidate fits at no size takes no more: a lower-scored item is never sent
+   while a higher-scored one of its role was left out for its size. Each role stays within its
+   share of the evidence budget while any role still has an option inside its share;
+4. what is left grows the unit towards its whole body.
+
+The whole chat is then counted exactly as it will be sent; should the sum of its parts have
+undercounted, the last steps are undone until it fits. A prompt over the budget is never
+produced, and every left-out item says why.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from mythos_review.context.excerpts import excerpt
-from mythos_review.prompt.render import PromptRenderer, block_text, question
+from mythos_review.prompt.render import SECTION_ORDER, PromptRenderer, block_text, question
 from mythos_review.tokens import TokenCounter
-from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, OmittedItem, ReviewPass
+from mythos_review.types import (
+    ChangeUnit,
+    EvidenceItem,
+    EvidenceRole,
+    EvidenceSize,
+    OmittedItem,
+    ReviewPass,
+)
 
 OPTIONAL_ROLES: tuple[EvidenceRole, ...] = ("callee", "caller", "test", "map")
-"""Evidence that may be dropped, most valuable role first."""
+"""Evidence that may be left out, most valuable role first (the order breaks ties)."""
 
-TRIM_RADII = (12, 6, 3, 1, 0)
-"""Lines of context kept around each changed line when a unit must be trimmed, tried in turn."""
+FLOOR_ROLES: tuple[EvidenceRole, ...] = ("caller", "test")
+"""Roles whose best item always gets in when there is room for it at any size."""
+
+TRIM_RADII = (0, 1, 3, 6, 12)
+"""Lines of context kept around each changed line of a unit that must be cut, smallest first;
+beyond the last comes the whole unit."""
+
+SIZE_VALUE: dict[EvidenceSize, float] = {"signature": 0.2, "excerpt": 0.75, "whole": 1.0}
+"""What a size is worth against the whole item: a signature says where a caller or test is
+and little else; an excerpt shows the lines that use the changed code."""
 
 
 class BudgetTooSmall(Exception):
@@ -44,14 +70,74 @@ class PackRequest:
     required: tuple[EvidenceItem, ...]
     """Hunks and unit bodies: never dropped, only trimmed."""
     candidates: tuple[EvidenceItem, ...]
-    """Callers, callees, tests, map excerpts: ranked, dropped lowest-first when over budget."""
+    """Callers, callees, tests, map excerpts: ranked, left out when they do not fit."""
     languages: Mapping[str, str]
     """path -> fence language tag."""
 
 
 def trim_item(item: EvidenceItem, focus: set[int], radius: int) -> EvidenceItem:
     """The item cut to ``radius`` lines around the focus lines (see ``excerpts.excerpt``)."""
-    return replace(item, lines=excerpt(item.lines, focus, radius))
+    return replace(item, lines=excerpt(item.lines, focus, radius), size="excerpt")
+
+
+def _sizes(item: EvidenceItem) -> tuple[tuple[EvidenceSize, tuple[tuple[int, str], ...]], ...]:
+    return item.sizes or ((item.size, item.lines),)
+
+
+def _value(item: EvidenceItem, size: EvidenceSize) -> float:
+    """Score times what the size shows; the map, unscored, counts as a modest item."""
+    return max(item.score, 0.5) * SIZE_VALUE[size]
+
+
+@dataclass
+class _Choice:
+    """One candidate as packed so far: which of its sizes is shown, at what cost."""
+
+    item: EvidenceItem
+    costs: tuple[int, ...]
+    """Tokens of each of its sizes."""
+    level: int = -1
+    """Index into its sizes; -1 while it is not chosen."""
+    note: str = ""
+
+    @property
+    def chosen(self) -> bool:
+        return self.level >= 0
+
+    @property
+    def tokens(self) -> int:
+        return self.costs[self.level] if self.chosen else 0
+
+    def shown(self) -> EvidenceItem:
+        size, lines = _sizes(self.item)[self.level]
+        return replace(self.item, lines=lines, size=size, tokens=self.tokens, packing=self.note)
+
+
+@dataclass
+class _Plan:
+    """The state of one packing: what each role has spent, and the steps taken, in order."""
+
+    available: int
+    caps: dict[EvidenceRole, int]
+    spent: dict[EvidenceRole, int] = field(default_factory=dict)
+    history: list[tuple[_Choice, int, str]] = field(default_factory=list)
+    """(choice, its level before the step, its note before the step), to undo steps."""
+
+    @property
+    def left(self) -> int:
+        return self.available - sum(self.spent.values())
+
+    def take(self, choice: _Choice, level: int, extra: int, note: str) -> None:
+        self.history.append((choice, choice.level, choice.note))
+        role = choice.item.role
+        self.spent[role] = self.spent.get(role, 0) + extra
+        choice.level, choice.note = level, note
+
+    def undo(self) -> None:
+        choice, level, note = self.history.pop()
+        role = choice.item.role
+        self.spent[role] -= choice.tokens - (choice.costs[level] if level >= 0 else 0)
+        choice.level, choice.note = level, note
 
 
 class Packer:
@@ -68,6 +154,9 @@ class Packer:
         self.counter = counter
         self.budget = budget
         self.shares = shares
+        self._section_cost: dict[EvidenceRole, int] = {
+            role: counter.count(f"## {title}\n{note}\n") + 2 for role, title, note in SECTION_ORDER
+        }
 
     def item_tokens(self, item: EvidenceItem, languages: Mapping[str, str]) -> int:
         """What an item adds to the prompt: its block plus the blank lines around it."""
@@ -92,81 +181,185 @@ class Packer:
         ]
         return self.counter.count_chat(messages)
 
-    def _fit_required(self, request: PackRequest) -> tuple[tuple[EvidenceItem, ...], int]:
-        """The required items, trimmed as little as needed to fit the unit share."""
-        unit_allowance = self.budget * self.shares.get("unit", 0.5)
+    def _unit_sizes(self, request: PackRequest) -> list[tuple[EvidenceItem, ...]]:
+        """The required items at each size the unit can be cut to, smallest first."""
         focus: dict[str, set[int]] = {}
         for unit in request.units:
             focus.setdefault(unit.path, set()).update(unit.changed_lines, unit.deletion_points)
-        required = request.required
-        _, tokens = self.measure(request.units, required, request.languages)
-        for radius in TRIM_RADII:
-            if tokens <= unit_allowance:
-                break
-            required = tuple(
+        sizes = [
+            tuple(
                 trim_item(item, focus.get(item.path, set()), radius)
                 if item.role == "unit"
                 else item
                 for item in request.required
             )
-            _, tokens = self.measure(request.units, required, request.languages)
-        if tokens > self.budget:
-            raise BudgetTooSmall(tokens, self.budget)
-        return required, tokens
-
-    def _costed(self, request: PackRequest) -> list[EvidenceItem]:
-        """The candidates with what each adds to the prompt."""
-        return [
-            replace(item, tokens=self.item_tokens(item, request.languages))
-            for item in request.candidates
+            for radius in TRIM_RADII
         ]
+        sizes.append(request.required)
+        unique: list[tuple[EvidenceItem, ...]] = []
+        for size in sizes:
+            if not unique or [i.lines for i in size] != [i.lines for i in unique[-1]]:
+                unique.append(size)
+        return unique
 
-    def _choose(self, costed: Sequence[EvidenceItem], available: int) -> list[EvidenceItem]:
-        """Each role fills its share in score order; leftovers then go to the best items that
-        still fit, most valuable role first."""
-        optional_share = sum(self.shares.get(role, 0.0) for role in OPTIONAL_ROLES) or 1.0
-        chosen: list[EvidenceItem] = []
-        spent = 0
-        for role in OPTIONAL_ROLES:
-            allowance = math.floor(available * self.shares.get(role, 0.0) / optional_share)
-            role_spent = 0
-            for item in sorted(
-                (c for c in costed if c.role == role), key=lambda c: (-c.score, c.path)
-            ):
-                if role_spent + item.tokens <= allowance:
-                    chosen.append(item)
-                    role_spent += item.tokens
-            spent += role_spent
-        chosen_ids = set(map(id, chosen))
-        for item in sorted((c for c in costed if id(c) not in chosen_ids), key=_by_rank):
-            if spent + item.tokens <= available:
-                chosen.append(item)
-                spent += item.tokens
-        return sorted(chosen, key=_by_rank)
+    def _required_cost(self, items: Sequence[EvidenceItem], languages: Mapping[str, str]) -> int:
+        roles = {item.role for item in items}
+        blocks = sum(self.item_tokens(item, languages) for item in items)
+        return blocks + sum(self._section_cost[role] for role in roles)
 
     def pack(self, request: PackRequest) -> ReviewPass:
-        """The pass: required items trimmed to fit, the chosen evidence, and the whole chat
-        counted; the lowest-ranked evidence is dropped until that count is within budget."""
-        required, base_tokens = self._fit_required(request)
-        costed = self._costed(request)
-        by_rank = self._choose(costed, self.budget - base_tokens)
-        evidence, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
-        while tokens > self.budget and by_rank:
-            by_rank.pop()
-            evidence, tokens = self.measure(request.units, [*required, *by_rank], request.languages)
-        kept = set(map(id, by_rank))
-        omitted = tuple(
-            OmittedItem(item, f"did not fit the budget ({item.tokens} tokens)")
-            for item in costed
-            if id(item) not in kept
+        """The pass: required items, then the candidates that earn their tokens; the whole
+        chat is counted before it is returned and never exceeds the budget."""
+        frame = self.measure(request.units, [], request.languages)[1]
+        evidence_budget = self.budget - frame
+        unit_sizes = self._unit_sizes(request)
+        unit_costs = [self._required_cost(size, request.languages) for size in unit_sizes]
+        if unit_costs[0] > evidence_budget:
+            raise BudgetTooSmall(frame + unit_costs[0], self.budget)
+        unit_share = int(evidence_budget * self.shares.get("unit", 0.5))
+        unit_level = max(
+            [0, *(level for level, cost in enumerate(unit_costs) if cost <= unit_share)]
         )
+        choices = [
+            _Choice(
+                item, tuple(self._size_cost(item, size, request.languages) for size in _sizes(item))
+            )
+            for item in request.candidates
+        ]
+        plan = _Plan(
+            available=evidence_budget - unit_costs[unit_level],
+            caps={
+                role: int(evidence_budget * self.shares.get(role, 0.0)) for role in OPTIONAL_ROLES
+            },
+        )
+        self._floors(choices, plan)
+        self._by_value(choices, plan)
+        while unit_level + 1 < len(unit_costs):
+            grow = unit_costs[unit_level + 1] - unit_costs[unit_level]
+            if grow > plan.left:
+                break
+            plan.available -= grow
+            unit_level += 1
+        required = unit_sizes[unit_level]
+        return self._finish(request, required, choices, plan)
+
+    def _size_cost(
+        self,
+        item: EvidenceItem,
+        size: tuple[EvidenceSize, tuple[tuple[int, str], ...]],
+        languages: Mapping[str, str],
+    ) -> int:
+        return self.item_tokens(replace(item, size=size[0], lines=size[1]), languages)
+
+    def _section_extra(self, plan: _Plan, role: EvidenceRole) -> int:
+        """A role's first item also pays for its section heading."""
+        return 0 if plan.spent.get(role, 0) else self._section_cost[role]
+
+    def _floors(self, choices: list[_Choice], plan: _Plan) -> None:
+        for role in FLOOR_ROLES:
+            ranked = sorted((c for c in choices if c.item.role == role), key=_by_score)
+            if not ranked:
+                continue
+            best = ranked[0]
+            sizes = [s for s, _ in _sizes(best.item)]
+            order = [i for i, s in enumerate(sizes) if s == "excerpt"] or [len(sizes) - 1]
+            order += [i for i, s in enumerate(sizes) if s == "signature"]
+            for level in order:
+                extra = best.costs[level] + self._section_extra(plan, role)
+                if extra <= plan.left:
+                    plan.take(best, level, extra, f"the best {role}, always shown")
+                    break
+
+    def _options(
+        self, choices: list[_Choice], plan: _Plan, closed: set[EvidenceRole]
+    ) -> list[tuple[float, int, _Choice, int, str]]:
+        """Every step that fits: (value per token, cost, choice, new level, why)."""
+        options: list[tuple[float, int, _Choice, int, str]] = []
+        for role in OPTIONAL_ROLES:
+            if role in closed:
+                continue
+            waiting = sorted(
+                (c for c in choices if c.item.role == role and not c.chosen), key=_by_score
+            )
+            if not waiting:
+                continue
+            nxt = waiting[0]
+            sizes = _sizes(nxt.item)
+            for level, (size, _) in enumerate(sizes):
+                cost = nxt.costs[level] + self._section_extra(plan, role)
+                if cost <= plan.left:
+                    gain = _value(nxt.item, size)
+                    options.append((gain / cost, cost, nxt, level, f"{size}: value per token"))
+        for choice in choices:
+            sizes = _sizes(choice.item)
+            if not choice.chosen or choice.level + 1 >= len(sizes):
+                continue
+            level = choice.level + 1
+            cost = choice.costs[level] - choice.tokens
+            if 0 < cost <= plan.left:
+                gain = _value(choice.item, sizes[level][0]) - _value(
+                    choice.item, sizes[choice.level][0]
+                )
+                options.append(
+                    (gain / cost, cost, choice, level, f"grew to {sizes[level][0]}: room left")
+                )
+        return options
+
+    def _by_value(self, choices: list[_Choice], plan: _Plan) -> None:
+        closed: set[EvidenceRole] = set()
+        while True:
+            options = self._options(choices, plan, closed)
+            for role in OPTIONAL_ROLES:
+                waiting = [c for c in choices if c.item.role == role and not c.chosen]
+                if (
+                    waiting
+                    and role not in closed
+                    and not any(o[2].item.role == role and not o[2].chosen for o in options)
+                ):
+                    closed.add(role)  # its next item fits at no size: nothing lower may go in
+            if not options:
+                return
+            within = [
+                o
+                for o in options
+                if plan.spent.get(o[2].item.role, 0) + o[1] <= plan.caps.get(o[2].item.role, 0)
+            ]
+            _, cost, choice, level, why = max(within or options, key=_option_rank)
+            plan.take(choice, level, cost, why)
+
+    def _finish(
+        self,
+        request: PackRequest,
+        required: tuple[EvidenceItem, ...],
+        choices: list[_Choice],
+        plan: _Plan,
+    ) -> ReviewPass:
+        def chosen() -> list[EvidenceItem]:
+            return sorted((c.shown() for c in choices if c.chosen), key=_by_rank)
+
         required_costed = tuple(
             replace(item, tokens=self.item_tokens(item, request.languages)) for item in required
+        )
+        evidence, tokens = self.measure(request.units, [*required, *chosen()], request.languages)
+        while tokens > self.budget and plan.history:
+            plan.undo()
+            evidence, tokens = self.measure(
+                request.units, [*required, *chosen()], request.languages
+            )
+        if tokens > self.budget:
+            raise BudgetTooSmall(tokens, self.budget)
+        omitted = tuple(
+            OmittedItem(
+                replace(c.item, tokens=min(c.costs)),
+                f"did not fit the budget ({min(c.costs)} tokens at its smallest size)",
+            )
+            for c in choices
+            if not c.chosen
         )
         return ReviewPass(
             number=request.number,
             units=request.units,
-            items=(*required_costed, *by_rank),
+            items=(*required_costed, *chosen()),
             omitted=omitted,
             system_prompt=self.renderer.system_prompt,
             user_prompt=question(evidence, self.renderer.review_task),
@@ -178,6 +371,16 @@ class Packer:
 
 
 _ROLE_RANK = {role: position for position, role in enumerate(OPTIONAL_ROLES)}
+
+
+def _by_score(choice: _Choice) -> tuple[float, str, int]:
+    return (-choice.item.score, choice.item.path, choice.item.start_line)
+
+
+def _option_rank(option: tuple[float, int, _Choice, int, str]) -> tuple[float, int, float, str]:
+    """Most value per token first; then the more valuable role, the better score, the path."""
+    ratio, _, choice, _, _ = option
+    return (ratio, -_ROLE_RANK[choice.item.role], choice.item.score, choice.item.path)
 
 
 def _by_rank(item: EvidenceItem) -> tuple[int, float, str]:

@@ -1,16 +1,21 @@
 """Group units into review passes, each packed under the token budget.
 
 Small related units (the same file) share a pass so the model sees them together; a large unit
-gets its own; a unit too large even when trimmed is split by hunk, and a single hunk by halves
-of its changed lines. A huge diff becomes many passes, never one truncated prompt, and
-``max_passes`` caps the work with a note saying what was not reviewed.
+gets its own; a unit too large even when trimmed is split by hunk, then by halves of its
+changed lines, and a single changed line too long for the budget is shown cut short. A huge
+diff becomes many passes, never one truncated prompt.
+
+Planning is linear in the size of the diff and stops at ``max_passes``: a unit's evidence is
+retrieved only when its pass is planned, and what the cap leaves out is named in a note.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from mythos_review.code.languages import language_for
+from mythos_review.context.excerpts import shorten_lines
 from mythos_review.context.pack import BudgetTooSmall, Packer, PackRequest
 from mythos_review.context.retrieve import UnitEvidence
 from mythos_review.errors import UsageError
@@ -19,11 +24,35 @@ from mythos_review.types import ChangeUnit, EvidenceItem, ReviewPass
 MAX_UNITS_PER_PASS = 4
 """More units than this in one prompt and a small model loses track of which is which."""
 
+MIN_EVIDENCE_TOKENS = 64
+"""A budget that leaves less than this after the prompt's frame cannot show even a line."""
+
+LONG_LINE_CHARS = 400
+"""A changed line longer than this is cut short when nothing else makes the unit fit."""
+
 
 @dataclass(frozen=True)
 class PassPlan:
     passes: tuple[ReviewPass, ...]
     notes: tuple[str, ...]
+
+
+class FenceLanguages(Mapping[str, str]):
+    """path -> the fence language tag of its code blocks, found on first use."""
+
+    def __init__(self) -> None:
+        self._tags: dict[str, str] = {}
+
+    def __getitem__(self, path: str) -> str:
+        if path not in self._tags:
+            self._tags[path] = language_for(path) or ""
+        return self._tags[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tags)
+
+    def __len__(self) -> int:
+        return len(self._tags)
 
 
 def _overlaps(item: EvidenceItem, units: Sequence[ChangeUnit]) -> bool:
@@ -103,37 +132,34 @@ def _narrow(evidence: UnitEvidence, piece: ChangeUnit) -> UnitEvidence:
     return UnitEvidence(unit=piece, required=required, candidates=evidence.candidates)
 
 
-class PassPlanner:
-    """Turns per-unit evidence into packed passes."""
+def _shortened(evidence: UnitEvidence) -> UnitEvidence:
+    """The unit with its over-long lines cut short (a minified line, a data blob)."""
+    required = tuple(
+        replace(item, lines=shorten_lines(item.lines, LONG_LINE_CHARS))
+        for item in evidence.required
+    )
+    unit = replace(evidence.unit, mapping=f"{evidence.unit.mapping}; long lines cut short")
+    return UnitEvidence(unit=unit, required=required, candidates=evidence.candidates)
 
-    def __init__(self, packer: Packer, max_passes: int, languages: Mapping[str, str]) -> None:
+
+class PassPlanner:
+    """Turns units into packed passes, retrieving each unit's evidence as its pass is planned."""
+
+    def __init__(
+        self,
+        packer: Packer,
+        max_passes: int,
+        languages: Mapping[str, str],
+        retrieve: Callable[[ChangeUnit], UnitEvidence],
+    ) -> None:
         self.packer = packer
         self.max_passes = max_passes
         self.languages = languages
+        self.retrieve = retrieve
+        self._notes: list[str] = []
 
     def _required_tokens(self, evidence: UnitEvidence) -> int:
         return sum(self.packer.item_tokens(i, self.languages) for i in evidence.required)
-
-    def _groups(self, evidence: Sequence[UnitEvidence]) -> list[list[UnitEvidence]]:
-        """Consecutive units of one file share a pass while their code fits the unit share."""
-        allowance = self.packer.budget * self.packer.shares.get("unit", 0.5)
-        groups: list[list[UnitEvidence]] = []
-        spent = 0
-        for item in evidence:
-            cost = self._required_tokens(item)
-            current = groups[-1] if groups else None
-            if (
-                current is not None
-                and current[-1].unit.path == item.unit.path
-                and len(current) < MAX_UNITS_PER_PASS
-                and spent + cost <= allowance
-            ):
-                current.append(item)
-                spent += cost
-            else:
-                groups.append([item])
-                spent = cost
-        return groups
 
     def _pack(self, group: list[UnitEvidence], number: int) -> list[ReviewPass]:
         try:
@@ -143,35 +169,75 @@ class PassPlanner:
                 pieces = [[evidence] for evidence in group]
             else:
                 pieces = [[piece] for piece in split_unit(group[0])]
-            if not pieces:
-                unit = group[0].unit
-                raise UsageError(
-                    f"--max-prompt-tokens {too_small.budget} is too small for even the diff of "
-                    f"{unit.path} ({unit.symbol}): one changed line needs {too_small.needed} "
-                    "tokens; raise --max-prompt-tokens"
-                ) from too_small
+                if not pieces:
+                    return self._pack_shortened(group[0], number, too_small)
         packed: list[ReviewPass] = []
         for piece in pieces:
             packed.extend(self._pack(piece, number + len(packed)))
         return packed
 
-    def plan(self, evidence: Sequence[UnitEvidence]) -> PassPlan:
-        passes: list[ReviewPass] = []
-        groups = self._groups(evidence)
-        for position, group in enumerate(groups):
-            if len(passes) >= self.max_passes:
-                skipped = [e.unit for g in groups[position:] for e in g]
-                note = (
-                    f"{len(skipped)} unit(s) not reviewed: --max-passes {self.max_passes} "
-                    f"reached (first skipped: {skipped[0].path} {skipped[0].symbol})"
-                )
-                return PassPlan(tuple(passes), (note,))
-            passes.extend(self._pack(group, len(passes) + 1))
-        if len(passes) > self.max_passes:
-            extra = passes[self.max_passes :]
-            note = (
-                f"{len(extra)} pass(es) not reviewed: --max-passes {self.max_passes} reached "
-                f"(first skipped: {extra[0].units[0].path} {extra[0].units[0].symbol})"
+    def _pack_shortened(
+        self, evidence: UnitEvidence, number: int, too_small: BudgetTooSmall
+    ) -> list[ReviewPass]:
+        """A single changed line that does not fit: cut its long lines short, or leave the unit
+        out with a note (never a failed run: a hook must not block a commit on it)."""
+        shortened = _shortened(evidence)
+        if shortened.required != evidence.required:
+            try:
+                return [self.packer.pack(_merge([shortened], self.languages, number))]
+            except BudgetTooSmall:
+                pass
+        unit = evidence.unit
+        self._notes.append(
+            f"{unit.path} {unit.symbol}: not reviewed: its changed lines need "
+            f"{too_small.needed} tokens, more than --max-prompt-tokens {too_small.budget}"
+        )
+        return []
+
+    def _check_budget(self, first: ChangeUnit) -> None:
+        """A budget the prompt's frame alone fills is the user's to fix, not a unit's."""
+        frame = self.packer.measure([first], [], self.languages)[1]
+        if self.packer.budget - frame < MIN_EVIDENCE_TOKENS:
+            raise UsageError(
+                f"--max-prompt-tokens {self.packer.budget} is too small: the prompt's "
+                f"instructions alone take {frame} tokens; raise --max-prompt-tokens "
+                f"to at least {frame + 4 * MIN_EVIDENCE_TOKENS}"
             )
-            return PassPlan(tuple(passes[: self.max_passes]), (note,))
-        return PassPlan(tuple(passes), ())
+
+    def plan(self, units: Sequence[ChangeUnit]) -> PassPlan:
+        """Passes in unit order: consecutive units of one file share a pass while their code
+        fits the unit share; planning stops at the cap."""
+        self._notes = []
+        if not units:
+            return PassPlan((), ())
+        self._check_budget(units[0])
+        allowance = self.packer.budget * self.packer.shares.get("unit", 0.5)
+        passes: list[ReviewPass] = []
+        group: list[UnitEvidence] = []
+        skipped: list[ChangeUnit] = []
+        spent = 0
+        for position, unit in enumerate(units):
+            if len(passes) >= self.max_passes:
+                skipped = [e.unit for e in group] + list(units[position:])
+                group = []
+                break
+            evidence = self.retrieve(unit)
+            cost = self._required_tokens(evidence)
+            if group and (
+                group[-1].unit.path != unit.path
+                or len(group) >= MAX_UNITS_PER_PASS
+                or spent + cost > allowance
+            ):
+                passes.extend(self._pack(group, len(passes) + 1))
+                group, spent = [], 0
+            group.append(evidence)
+            spent += cost
+        if group:
+            passes.extend(self._pack(group, len(passes) + 1))
+        skipped = [u for p in passes[self.max_passes :] for u in p.units] + skipped
+        if skipped:
+            self._notes.append(
+                f"{len(skipped)} unit(s) not reviewed: --max-passes {self.max_passes} reached "
+                f"(first skipped: {skipped[0].path} {skipped[0].symbol})"
+            )
+        return PassPlan(tuple(passes[: self.max_passes]), tuple(self._notes))

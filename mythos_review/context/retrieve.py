@@ -1,33 +1,46 @@
 """Evidence for one change unit: the unit and its hunks, callees, callers, tests.
 
-Every candidate carries a score and a reason in words. The ranking is deliberately simple:
+Every candidate carries a score, a reason in words, and the sizes it can be shown at (its
+signature, an excerpt around the lines that matter, the whole definition); the packer picks
+the size. The ranking is deliberately simple and observable (``--explain`` prints it):
 
 * callers: the index's confidence that a reference means this definition (same file, via
   ``self`` inside the class, via the class name: 3; bare name elsewhere: 2; another receiver:
   1.5; ``self`` in an unrelated class: 1), halved for a bare call of a method from another
-  file (a homonym), plus 1 when the caller's file imports the name;
-* callees: 3 for a name used on a changed line, 2 for a call elsewhere in the unit, 1 for a
-  mere mention; plus 0.5 for a definition in the same file;
-* tests: the index's score for tests that reference the unit directly (test cases first),
-  then tests that reference its direct callers or its class (one hop, scaled by 0.5), then
-  test cases in the test file named after the unit's module (0); plus 1 for a test named
-  after the unit (``TakeTests``, ``test_take``) and 0.5 for one in the module's test file.
+  file, plus 1 when the caller's file imports the name; a common name (``get``, ``run``)
+  reached through an unknown receiver counts for little unless an import pins it;
+* callees: resolved through what the unit's file sees: ``self.m`` to the enclosing class,
+  a bare name to the same module, then to what the file imports, a module alias to that
+  module; an unknown receiver only to an uncommon name defined once; never to a test
+  file's definition when the unit is not test code; 3 on a changed line, 2 elsewhere;
+* tests: those that reference the unit (test cases first), tests of its class, tests of the
+  callers that resolved to it, test cases of files that import its module; plus 1 for a test
+  named after the unit and 0.5 for one in the module's test file.
 
-Names with very many users (``get``, ``__init__``) are capped and ranked, never dumped.
+Names with very many users are capped and ranked, never dumped.
 """
 
 from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from mythos_review.code.symbols import outline_file
 from mythos_review.config import Settings
-from mythos_review.context.excerpts import NumberedLines, excerpt, head
+from mythos_review.context.excerpts import (
+    WHOLE_MAX_LINES,
+    assertion_lines,
+    code_lines,
+    contract_excerpt,
+    header_length,
+    signature_only,
+    use_excerpt,
+)
 from mythos_review.context.repomap import build_repo_map
+from mythos_review.index.chunk import is_test_path
 from mythos_review.index.search import Chunk, Index, SearchHit
 from mythos_review.tokens import estimate_tokens
 from mythos_review.types import (
@@ -35,17 +48,14 @@ from mythos_review.types import (
     Definition,
     EvidenceItem,
     EvidenceRole,
+    EvidenceSize,
     FileChange,
     FileOutline,
     Hunk,
+    NumberedLines,
+    Reference,
     ReviewPass,
 )
-
-CALL_SITE_RADIUS = 6
-"""Lines shown on each side of a call site in a caller or test excerpt."""
-
-CALLEE_BODY_LINES = 12
-"""Lines of a callee shown after its signature: enough for a contract, not a whole body."""
 
 LOOKUP_LIMIT = 200
 """Users fetched from the index per name before ranking; the prompt shows far fewer."""
@@ -60,9 +70,37 @@ those of the rest of the unit, longest first."""
 MENTION_HITS = 4
 """Full-text hits kept per searched identifier."""
 
+IMPORTING_TEST_FILES = 8
+"""Test files that import the changed module, looked into for tests of the unit."""
+
+COMMON_NAMES = frozenset(
+    {
+        "get", "set", "run", "call", "match", "update", "add", "remove", "delete", "pop",
+        "append", "extend", "insert", "clear", "copy", "keys", "values", "items", "read",
+        "write", "open", "close", "send", "start", "stop", "load", "dump", "dumps", "loads",
+        "parse", "format", "join", "split", "find", "index", "count", "sort", "apply",
+        "process", "handle", "execute", "render", "build", "create", "init", "setup",
+        "reset", "next", "put", "post", "save", "flush", "wait", "emit", "log", "info",
+        "debug", "warning", "error", "exception", "connect", "encode", "decode", "filter",
+        "map", "check", "validate", "test", "main", "name", "value", "data", "result",
+        "__init__", "__new__", "__call__", "__enter__", "__exit__", "__iter__", "__next__",
+        "__repr__", "__str__", "__eq__", "__hash__", "__len__", "__getitem__", "__setitem__",
+        "__contains__", "__getattr__", "__setattr__", "__bool__",
+    }
+)  # fmt: skip
+"""Names so many definitions share that a call through an unknown receiver (``x.get()``)
+says nothing about which one is meant; only an import or the enclosing class can pin them."""
+
+SELF_QUALIFIERS = frozenset({"self", "cls", "this", "super()", "Self"})
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new", "initialize"})
 _RETURN = re.compile(r"^\s*return\b|\breturn\b|^\s*yield\b")
+_SIZE_WORTH: dict[EvidenceSize, str] = {
+    "signature": "its signature",
+    "excerpt": "an excerpt",
+    "whole": "the whole definition",
+}
 
 
 @dataclass(frozen=True)
@@ -74,22 +112,43 @@ class UnitEvidence:
     candidates: tuple[EvidenceItem, ...]
 
 
-def _numbered(text: str, start_line: int) -> tuple[tuple[int, str], ...]:
+def _numbered(text: str, start_line: int) -> NumberedLines:
     return tuple((start_line + offset, line) for offset, line in enumerate(text.split("\n")))
 
 
-def hunk_item(change: FileChange, hunk: Hunk, symbol: str) -> EvidenceItem | None:
+def _new_positions(hunk: Hunk) -> list[int]:
+    """For each line of the hunk, the new-side line it sits at: its own for added and context
+    lines, the line after the gap for removed ones."""
+    positions: list[int] = []
+    pending = 0
+    for line in hunk.lines:
+        if line.new_line is None:
+            pending += 1
+            continue
+        positions.extend([line.new_line] * pending)
+        pending = 0
+        positions.append(line.new_line)
+    positions.extend([hunk.new_end + 1] * pending)
+    return positions
+
+
+def hunk_item(change: FileChange, hunk: Hunk, unit: ChangeUnit) -> EvidenceItem | None:
     """The old and new side of a hunk, only where it removed code (pure additions are fully
-    visible, marked, in the unit itself): changed lines plus a little context."""
+    visible, marked, in the unit itself): changed lines plus a little context, and only the
+    part inside the unit, so a hunk spanning many units is not shown whole to each."""
     if not hunk.removed_lines:
         return None
-    changed = [i for i, line in enumerate(hunk.lines) if line.kind != " "]
+    positions = _new_positions(hunk)
+    inside = [unit.start_line <= at <= unit.end_line + 1 for at in positions]
+    changed = [i for i, line in enumerate(hunk.lines) if line.kind != " " and inside[i]]
+    if not any(hunk.lines[i].kind == "-" for i in changed):
+        return None
     keep = {i for c in changed for i in range(c - HUNK_CONTEXT, c + HUNK_CONTEXT + 1)}
     shown: list[tuple[int, str]] = [
         (0, f"@@ -{hunk.old_start},{hunk.old_count} +{hunk.new_start},{hunk.new_count} @@")
     ]
     for i, line in enumerate(hunk.lines):
-        if i in keep:
+        if i in keep and inside[i]:
             shown.append((0, f"{line.kind}{line.text}"))
         elif shown[-1][1] != " ...":
             shown.append((0, " ..."))
@@ -97,7 +156,7 @@ def hunk_item(change: FileChange, hunk: Hunk, symbol: str) -> EvidenceItem | Non
     return EvidenceItem(
         role="hunk",
         path=change.path,
-        symbol=symbol,
+        symbol=unit.symbol,
         start_line=hunk.new_start,
         end_line=max(hunk.new_end, hunk.new_start),
         score=10.0,
@@ -158,6 +217,15 @@ def lookup_names(unit: ChangeUnit, outline: FileOutline) -> list[str]:
     return names
 
 
+def enclosing_class(unit: ChangeUnit, outline: FileOutline) -> str | None:
+    """The qualified class (or struct, impl) the unit is a method of, if any."""
+    chain = _enclosing_chain(unit, outline)
+    for outer in chain[1:]:
+        if outer.kind not in ("function", "method"):
+            return outer.symbol
+    return None
+
+
 def changes_contract(unit: ChangeUnit, change: FileChange, outline: FileOutline) -> bool:
     """True when the diff touches the unit's signature or a return/yield line: then every
     caller matters, not just the best-ranked few."""
@@ -174,24 +242,65 @@ def changes_contract(unit: ChangeUnit, change: FileChange, outline: FileOutline)
     return any(_RETURN.search(text) or text.lstrip().startswith("def ") for text in removed)
 
 
-def _chunk_lines(chunk: Chunk) -> tuple[tuple[int, str], ...]:
+def _chunk_lines(chunk: Chunk) -> NumberedLines:
     return _numbered(chunk.text, chunk.start_line)
 
 
-def _chunk_item(
-    role: EvidenceRole, chunk: Chunk, *, score: float, reason: str, lines: NumberedLines
+def sized_item(
+    role: EvidenceRole,
+    chunk: Chunk,
+    *,
+    score: float,
+    reason: str,
+    excerpt: Callable[[NumberedLines, int], NumberedLines],
 ) -> EvidenceItem:
-    """Evidence from an indexed chunk: its place, why it was picked, the lines shown."""
+    """Evidence from an indexed chunk at every size it can be shown at: its signature, the
+    excerpt ``excerpt(lines, header_length)`` cuts, and the whole chunk when it is short.
+    Sizes that show the same lines are offered once; the excerpt is the default."""
+    lines = _chunk_lines(chunk)
+    header = header_length(lines, chunk.signature)
+    offered: list[tuple[EvidenceSize, NumberedLines]] = [
+        ("signature", signature_only(lines, header))
+    ]
+    cut = excerpt(lines, header)
+    if cut != offered[-1][1]:
+        offered.append(("excerpt", cut))
+    if code_lines(lines) <= WHOLE_MAX_LINES and lines != offered[-1][1]:
+        offered.append(("whole", lines))
+    if code_lines(offered[-1][1]) == code_lines(lines) and offered[-1][0] == "excerpt":
+        offered[-1] = ("whole", offered[-1][1])  # an excerpt that cut nothing is the whole
+    default = next((s for s in offered if s[0] == "excerpt"), offered[-1])
     return EvidenceItem(
         role=role,
         path=chunk.path,
         symbol=chunk.label,
         start_line=chunk.start_line,
         end_line=chunk.end_line,
-        score=score,
+        score=round(score, 3),
         reason=reason,
-        lines=lines,
+        lines=default[1],
+        size=default[0],
+        sizes=tuple(offered),
     )
+
+
+def _around(uses: Sequence[int]) -> Callable[[NumberedLines, int], NumberedLines]:
+    """An excerpt maker that keeps the header and the lines around ``uses``."""
+
+    def cut(lines: NumberedLines, header: int) -> NumberedLines:
+        return use_excerpt(lines, header, uses)
+
+    return cut
+
+
+def _assertions(lines: NumberedLines, header: int) -> NumberedLines:
+    """A test's excerpt when nothing in it names the unit: its header and its assertions."""
+    return use_excerpt(lines, header, [], assertion_lines(lines))
+
+
+def size_worth(size: EvidenceSize) -> str:
+    """What a size shows, in ``--explain``'s words."""
+    return _SIZE_WORTH[size]
 
 
 def _rank_key(item: EvidenceItem) -> tuple[float, str, int]:
@@ -212,6 +321,48 @@ def _module_stem(path: str) -> str:
     return _squash(PurePosixPath(path).stem)
 
 
+def module_names(path: str) -> set[str]:
+    """Dotted names a file can be imported by (``a/b/c.py`` -> ``a.b.c``, ``b.c``, ``c``;
+    a package's ``__init__`` by its folder), for matching ``import`` statements."""
+    pure = PurePosixPath(path)
+    parts = [*pure.parent.parts, pure.stem] if pure.stem != "__init__" else list(pure.parent.parts)
+    return {".".join(parts[start:]) for start in range(len(parts))} if parts else set()
+
+
+def _imports_module(imports: Iterable[Reference], modules: set[str]) -> bool:
+    """Whether any import statement names one of ``modules`` (``import a.b``, ``from a.b
+    import x``, ``from a import b``)."""
+    for reference in imports:
+        qualifier = (reference.qualifier or "").lstrip(".")
+        dotted = f"{qualifier}.{reference.name}" if qualifier else reference.name
+        if dotted in modules or qualifier in modules:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Use:
+    """A use of the unit found in the index, ranked before any excerpt is cut, so that only
+    the few that make the cut cost an excerpt."""
+
+    score: float
+    hit: SearchHit
+    name: str
+    """The name it uses: the unit's, or the caller's or class's it was reached through."""
+    note: str = ""
+    also: frozenset[str] = frozenset()
+    """Other names whose lines the excerpt should show (the unit's, for a one-hop test)."""
+    located: bool = True
+    """False when only the file's imports tie it to the unit: its excerpt shows assertions."""
+
+    def rank(self) -> tuple[float, str, int]:
+        return (-self.score, self.hit.chunk.path, self.hit.chunk.start_line)
+
+
+def _unlocated(chunk: Chunk, why: str) -> SearchHit:
+    return SearchHit(chunk, 0.0, chunk.start_line, "", why)
+
+
 class Retriever:
     """Retrieves evidence for the units of one change set from one index."""
 
@@ -219,7 +370,7 @@ class Retriever:
         self.index = index
         self.settings = settings
         self._outlines: dict[str, FileOutline] = {}
-        self._imports: dict[str, set[str]] = {}
+        self._imports: dict[str, list[Reference]] = {}
 
     def outline(self, change: FileChange) -> FileOutline:
         """The post-image outline of a changed file, parsed once per run."""
@@ -231,25 +382,27 @@ class Retriever:
             )
         return self._outlines[change.path]
 
+    def file_imports(self, path: str) -> list[Reference]:
+        """The import statements of an indexed file, read once per run."""
+        if path not in self._imports:
+            self._imports[path] = self.index.imports_in_file(path)
+        return self._imports[path]
+
     def imported_names(self, path: str) -> set[str]:
         """Names (and aliases) a file imports: a caller that imports the name surely means it."""
-        if path not in self._imports:
-            names: set[str] = set()
-            for chunk in self.index.chunks_in_file(path):
-                for reference in self.index.references_in(chunk.id):
-                    if reference.kind == "import":
-                        names.add(reference.name)
-                        if reference.alias:
-                            names.add(reference.alias)
-            self._imports[path] = names
-        return self._imports[path]
+        names: set[str] = set()
+        for reference in self.file_imports(path):
+            names.add(reference.name)
+            if reference.alias:
+                names.add(reference.alias)
+        return names
 
     def retrieve(self, unit: ChangeUnit, change: FileChange) -> UnitEvidence:
         outline = self.outline(change)
         required = [
             item
             for item in (
-                *(hunk_item(change, hunk, unit.symbol) for hunk in unit.hunks),
+                *(hunk_item(change, hunk, unit) for hunk in unit.hunks),
                 unit_item(unit, change),
             )
             if item is not None
@@ -257,10 +410,11 @@ class Retriever:
         names = lookup_names(unit, outline)
         contract = changes_contract(unit, change, outline)
         callers = self._callers(unit, names, contract) if names else self._mentions(unit, change)
+        owner = enclosing_class(unit, outline)
         candidates = [
-            *self._callees(unit, change, outline),
+            *self._callees(unit, outline, owner),
             *callers,
-            *self._tests(unit, names, callers),
+            *self._tests(unit, names, callers, owner),
         ]
         return UnitEvidence(unit=unit, required=tuple(required), candidates=tuple(candidates))
 
@@ -269,54 +423,81 @@ class Retriever:
             chunk.symbol == unit.symbol or chunk.symbol.startswith(unit.symbol + ".")
         )
 
-    def _rank_users(
-        self, unit: ChangeUnit, name: str, hits: list[SearchHit]
-    ) -> list[tuple[float, SearchHit]]:
-        parts = name.split(".")
-        is_method = len(parts) > 1
-        ranked = []
-        for hit in hits:
-            if self._is_self(unit, hit.chunk):
-                continue
-            score = hit.score
-            if is_method and "by bare name" in hit.reason and hit.chunk.path != unit.path:
-                score *= 0.5
-            if hit.chunk.path != unit.path and self.imported_names(hit.chunk.path) & {
-                parts[-1],
-                parts[0],
-            }:
-                score += 1.0  # the caller's file imports the name, or the class that owns it
-            ranked.append((score, hit))
-        return ranked
+    def _use_lines(self, chunk: Chunk, names: set[str], fallback: int) -> list[int]:
+        """The lines where ``chunk`` uses one of ``names``, in order (the index's own lines)."""
+        lines = sorted(
+            {
+                reference.line
+                for reference in self.index.references_in(chunk.id)
+                if reference.name in names and reference.kind != "import"
+            }
+        )
+        return lines or [fallback]
 
-    def _use_item(
-        self, role: EvidenceRole, name: str, hit: SearchHit, score: float, note: str = ""
-    ) -> EvidenceItem:
-        return _chunk_item(
+    def _use_item(self, role: EvidenceRole, use: _Use) -> EvidenceItem:
+        """A caller or test at its sizes; the excerpt shows its uses of the unit (or of the
+        caller or class it was reached through), and a test's assertions."""
+        hit = use.hit
+        bare = use.name.rsplit(".", 1)[-1]
+        if not use.located:
+            return sized_item(
+                role, hit.chunk, score=use.score, reason=use.note, excerpt=_assertions
+            )
+        uses = self._use_lines(hit.chunk, {bare, *use.also}, hit.line)
+
+        def cut(lines: NumberedLines, header: int) -> NumberedLines:
+            asserts = assertion_lines(lines) if role == "test" else []
+            return use_excerpt(lines, header, uses, asserts)
+
+        return sized_item(
             role,
             hit.chunk,
-            score=round(score, 3),
-            reason=f"uses `{name.rsplit('.', 1)[-1]}` at line {hit.line} ({hit.reason}){note}",
-            lines=excerpt(_chunk_lines(hit.chunk), [hit.line], CALL_SITE_RADIUS),
+            score=use.score,
+            reason=f"uses `{bare}` at line {hit.line} ({hit.reason}){use.note}",
+            excerpt=cut,
         )
+
+    def _caller_score(
+        self, unit: ChangeUnit, name: str, hit: SearchHit
+    ) -> tuple[float, str] | None:
+        """How surely a use means this unit, or None when it surely does not."""
+        if self._is_self(unit, hit.chunk):
+            return None
+        parts = name.split(".")
+        bare = parts[-1]
+        score, note = hit.score, ""
+        foreign = hit.chunk.path != unit.path
+        if len(parts) > 1 and "by bare name" in hit.reason and foreign:
+            score *= 0.5
+        pinned = foreign and bool(self.imported_names(hit.chunk.path) & {bare, parts[0]})
+        if pinned:
+            score += 1.0  # the caller's file imports the name, or the class that owns it
+        elif bare in COMMON_NAMES and foreign and "via " in hit.reason:
+            receiver = hit.reason.rsplit("via ", 1)[-1].split(" ")[0]
+            if receiver not in SELF_QUALIFIERS and receiver != parts[0]:
+                score *= 0.25
+                note = f"; `{bare}` is a common name reached through `{receiver}`"
+        return score, note
 
     def _callers(self, unit: ChangeUnit, names: list[str], contract: bool) -> list[EvidenceItem]:
         if not names:
             return []
         cap = self.settings.max_callers * (4 if contract else 1)
-        best: dict[int, tuple[float, EvidenceItem]] = {}
+        best: dict[int, _Use] = {}
         for depth, name in enumerate(names):
-            users = self.index.callers(name, limit=LOOKUP_LIMIT)
-            non_tests = [hit for hit in users if not hit.chunk.is_test]
-            for score, hit in self._rank_users(unit, name, non_tests):
-                if hit.chunk.symbol in names:
-                    continue  # the enclosing function of a nested unit is not its caller
-                note = "" if depth == 0 else f"; calls the enclosing `{name}`"
-                item = self._use_item("caller", name, hit, score - 0.25 * depth, note)
-                if hit.chunk.id not in best or best[hit.chunk.id][0] < item.score:
-                    best[hit.chunk.id] = (item.score, item)
-        ranked = sorted((item for _, item in best.values()), key=_rank_key)
-        return ranked[:cap]
+            for hit in self.index.callers(name, limit=LOOKUP_LIMIT):
+                if hit.chunk.is_test or hit.chunk.symbol in names:
+                    continue  # tests come later; an enclosing function is not its own caller
+                ranked = self._caller_score(unit, name, hit)
+                if ranked is None:
+                    continue
+                score, note = ranked
+                note += "" if depth == 0 else f"; calls the enclosing `{name}`"
+                use = _Use(round(score - 0.25 * depth, 3), hit, name, note)
+                if hit.chunk.id not in best or best[hit.chunk.id].score < use.score:
+                    best[hit.chunk.id] = use
+        ranked_uses = sorted(best.values(), key=_Use.rank)[:cap]
+        return [self._use_item("caller", use) for use in ranked_uses]
 
     def _mentions(self, unit: ChangeUnit, change: FileChange) -> list[EvidenceItem]:
         """Code elsewhere that mentions the identifiers of the changed lines, by full-text
@@ -349,18 +530,65 @@ class Retriever:
                 ):
                     continue
                 items.append(
-                    _chunk_item(
+                    sized_item(
                         "caller",
                         chunk,
                         score=1.0,
                         reason=f"mentions `{word}` at line {hit.line} (full-text search)",
-                        lines=excerpt(_chunk_lines(chunk), [hit.line], CALL_SITE_RADIUS),
+                        excerpt=_around([hit.line]),
                     )
                 )
         return sorted(items, key=_rank_key)[: self.settings.max_callers]
 
+    def resolve(
+        self, reference: Reference, unit: ChangeUnit, owner: str | None
+    ) -> tuple[list[Chunk], str]:
+        """The definitions a reference inside the unit can mean, and how it was resolved;
+        nothing when the name is unknown here, ambiguous, or reached through an unknown
+        receiver while common (``x.get()``)."""
+        found = [
+            d
+            for d in self.index.definitions(reference.name, limit=20)
+            if not self._is_self(unit, d) and (is_test_path(unit.path) or not d.is_test)
+        ]
+        if not found:
+            return [], ""
+        qualifier = reference.qualifier
+        if qualifier in SELF_QUALIFIERS:
+            if owner is None:
+                return [], ""
+            own = [d for d in found if d.symbol == f"{owner}.{reference.name}"]
+            return own, f"a method of `{owner}`"
+        imports = self.file_imports(unit.path)
+        if qualifier is None:
+            same_module = [d for d in found if d.path == unit.path and "." not in d.symbol]
+            if same_module:
+                return same_module, "defined in the same module"
+            for imported in imports:
+                if reference.name in (imported.name, imported.alias):
+                    modules = {(imported.qualifier or "").lstrip(".")}
+                    pinned = [d for d in found if module_names(d.path) & modules]
+                    if pinned:
+                        return pinned, f"imported from `{imported.qualifier}`"
+            module_level = [d for d in found if "." not in d.symbol]
+            if 0 < len(module_level) <= 2 and reference.name not in COMMON_NAMES:
+                return module_level, "the only definition by that name"
+            return [], ""
+        for imported in imports:
+            if qualifier in (imported.alias, imported.name):
+                dotted = ".".join(p for p in (imported.qualifier, imported.name) if p)
+                in_module = [d for d in found if module_names(d.path) & {dotted.lstrip(".")}]
+                if in_module:
+                    return in_module, f"from the module `{dotted}`"
+        by_class = [d for d in found if d.symbol.endswith(f"{qualifier}.{reference.name}")]
+        if by_class:
+            return by_class, f"a method of `{qualifier}`"
+        if reference.name in COMMON_NAMES or len(found) != 1:
+            return [], ""
+        return found, f"the only definition of `{reference.name}` (reached through `{qualifier}`)"
+
     def _callees(
-        self, unit: ChangeUnit, change: FileChange, outline: FileOutline
+        self, unit: ChangeUnit, outline: FileOutline, owner: str | None
     ) -> list[EvidenceItem]:
         inside = [
             r
@@ -371,85 +599,135 @@ class Retriever:
         ]
         local = {d.name for d in outline.definitions if d.symbol.startswith(unit.symbol + ".")}
         changed = set(unit.changed_lines)
-        weight: dict[str, tuple[float, int]] = {}
+        weight: dict[tuple[str, str | None], tuple[float, Reference]] = {}
         for reference in inside:
             if reference.name in local or reference.name == unit.symbol.rsplit(".", 1)[-1]:
                 continue
             score = 3.0 if reference.line in changed else 2.0 if reference.kind == "call" else 1.0
-            if reference.name not in weight or weight[reference.name][0] < score:
-                weight[reference.name] = (score, reference.line)
-        items = []
-        for name, (score, line) in weight.items():
-            definitions = [
-                d for d in self.index.definitions(name, limit=5) if not self._is_self(unit, d)
-            ]
-            if not definitions or len(definitions) > 3:
-                continue  # unknown here (a builtin or a library), or too ambiguous to help
+            key = (reference.name, reference.qualifier)
+            if key not in weight or weight[key][0] < score:
+                weight[key] = (score, reference)
+        best: dict[int, EvidenceItem] = {}
+        for score, reference in weight.values():
+            definitions, how = self.resolve(reference, unit, owner)
+            if len(definitions) > 3:
+                continue  # too ambiguous to help
+            line = reference.line
             for definition in definitions:
-                same_file = definition.path == unit.path
-                header = definition.signature.count("\n") + 1
-                items.append(
-                    _chunk_item(
-                        "callee",
-                        definition,
-                        score=score + (0.5 if same_file else 0.0),
-                        reason=(
-                            f"`{name}` is used at line {line}"
-                            + (" (a changed line)" if line in changed else "")
-                        ),
-                        lines=head(_chunk_lines(definition), header + CALLEE_BODY_LINES),
-                    )
+                item = sized_item(
+                    "callee",
+                    definition,
+                    score=score + (0.5 if definition.path == unit.path else 0.0),
+                    reason=(
+                        f"`{reference.name}` is used at line {line}"
+                        + (" (a changed line)" if line in changed else "")
+                        + f"; {how}"
+                    ),
+                    excerpt=contract_excerpt,
                 )
-        items.sort(key=_rank_key)
-        return items[: self.settings.max_callees]
+                if definition.id not in best or best[definition.id].score < item.score:
+                    best[definition.id] = item
+        return sorted(best.values(), key=_rank_key)[: self.settings.max_callees]
 
     def _tests(
-        self, unit: ChangeUnit, names: list[str], callers: list[EvidenceItem]
+        self,
+        unit: ChangeUnit,
+        names: list[str],
+        callers: Sequence[EvidenceItem],
+        owner: str | None,
     ) -> list[EvidenceItem]:
-        best: dict[tuple[str, int], EvidenceItem] = {}
-        unit_name = _squash(unit.symbol.rsplit(".", 1)[-1])
+        best: dict[tuple[str, int], _Use] = {}
+        unit_name = unit.symbol.rsplit(".", 1)[-1]
+        squashed = _squash(unit_name)
         stem = _module_stem(unit.path)
+        modules = module_names(unit.path)
 
-        def offer(item: EvidenceItem) -> None:
+        def offer(use: _Use) -> None:
+            chunk = use.hit.chunk
             bonus, why = 0.0, ""
-            if len(unit_name) > 2 and unit_name in _squash(item.symbol):
+            if len(squashed) > 2 and squashed in _squash(chunk.label):
                 bonus, why = 1.0, "; named after it"
-            if _module_stem(item.path) in (f"test{stem}", f"{stem}test"):
+            if _module_stem(chunk.path) in (f"test{stem}", f"{stem}test", f"tests{stem}"):
                 bonus, why = bonus + 0.5, why + f"; in the test file of `{stem}`"
             if bonus:
-                item = replace(item, score=item.score + bonus, reason=item.reason + why)
-            key = (item.path, item.start_line)
-            if key not in best or best[key].score < item.score:
-                best[key] = item
+                use = replace(use, score=round(use.score + bonus, 3), note=use.note + why)
+            key = (chunk.path, chunk.start_line)
+            if key not in best or best[key].score < use.score:
+                best[key] = use
 
         for name in names:
+            bare = name.rsplit(".", 1)[-1]
             for hit in self.index.tests_for(name, limit=LOOKUP_LIMIT):
-                if not self._is_self(unit, hit.chunk):
-                    offer(self._use_item("test", name, hit, hit.score))
-        one_hop = [(c.symbol, "caller") for c in callers[: self.settings.max_callers]]
-        if names and "." in names[0] and _is_dunder(names[0].rsplit(".", 1)[-1]):
-            # ``bool(x)``, ``x == y``, ``len(x)`` call it without naming it: use its class
-            one_hop.append((names[0].rsplit(".", 1)[0], "class"))
-        for symbol, relation in one_hop:
-            if symbol == "<module>":
-                continue
+                if self._is_self(unit, hit.chunk):
+                    continue
+                if bare in COMMON_NAMES and not self._imports_any(hit.chunk.path, modules):
+                    continue  # a test of a common name counts when its file imports the module
+                offer(_Use(hit.score, hit, name))
+        for symbol, relation, factor in self._hops(unit_name, owner, callers):
+            caller_modules = {
+                module for c in callers if c.symbol == symbol for module in module_names(c.path)
+            }
+            bare = symbol.rsplit(".", 1)[-1]
             for hit in self.index.tests_for(symbol, limit=LOOKUP_LIMIT):
-                offer(
-                    self._use_item(
-                        "test", symbol, hit, hit.score * 0.5, f"; exercises the {relation}"
-                    )
-                )
+                if (
+                    relation == "caller"
+                    and bare in COMMON_NAMES
+                    and not self._imports_any(hit.chunk.path, caller_modules | modules)
+                ):
+                    continue  # shares the caller's name, but not surely the caller
+                note = f"; exercises the {relation}"
+                offer(_Use(hit.score * factor, hit, symbol, note, frozenset({unit_name})))
+        owner_name = owner.rsplit(".", 1)[-1] if owner else ""
+        for chunk, why in self._importing_tests(unit, modules, {unit_name, owner_name}):
+            offer(_Use(0.75, _unlocated(chunk, why), "", why, located=False))
         for chunk in self._convention_tests(PurePosixPath(unit.path).stem):
-            offer(
-                _chunk_item(
-                    "test",
-                    chunk,
-                    score=0.0,
-                    reason=f"test case in a test file for `{PurePosixPath(unit.path).name}`",
-                    lines=head(_chunk_lines(chunk), 2 * CALL_SITE_RADIUS + 1),
-                )
-            )
-        return sorted(best.values(), key=_rank_key)[: self.settings.max_tests * 3]
+            why = f"test case in a test file for `{PurePosixPath(unit.path).name}`"
+            offer(_Use(0.0, _unlocated(chunk, why), "", why, located=False))
+        ranked = sorted(best.values(), key=_Use.rank)[: self.settings.max_tests * 3]
+        return [self._use_item("test", use) for use in ranked]
+
+    def _imports_any(self, path: str, modules: set[str]) -> bool:
+        """Whether the file at ``path`` imports one of ``modules``."""
+        return _imports_module(self.file_imports(path), modules)
+
+    def _hops(
+        self, unit_name: str, owner: str | None, callers: Sequence[EvidenceItem]
+    ) -> list[tuple[str, str, float]]:
+        """What else a test may reach the unit through: its class (``bool(x)``, ``Cls(...)``
+        call dunders and constructors without naming them), and callers that resolved to it
+        (score 2 or more: the same file, ``self`` in the class, the class name, an import)."""
+        hops: list[tuple[str, str, float]] = []
+        if owner is not None:
+            direct = _is_dunder(unit_name) or unit_name in _CONSTRUCTORS
+            hops.append((owner, "class", 0.5 if direct else 0.25))
+        for caller in callers[: self.settings.max_callers]:
+            if caller.symbol != "<module>" and caller.score >= 2.0:
+                hops.append((caller.symbol, "caller", 0.5))
+        return hops
+
+    def _importing_tests(
+        self, unit: ChangeUnit, modules: set[str], names: set[str]
+    ) -> list[tuple[Chunk, str]]:
+        """Test cases of test files that import the changed module (or a package re-exporting
+        from it) and mention the unit or its class: tests through the public API."""
+        stem = PurePosixPath(unit.path).stem
+        word = stem if stem != "__init__" else PurePosixPath(unit.path).parent.name
+        if not word or not names - {""}:
+            return []
+        files = []
+        for hit in self.index.search_text(word, limit=50):
+            if hit.chunk.is_test and hit.chunk.path not in files:
+                files.append(hit.chunk.path)
+        found: list[tuple[Chunk, str]] = []
+        wanted = [n for n in names if n and n not in COMMON_NAMES] or [n for n in names if n]
+        mention = re.compile(r"\b(?:" + "|".join(map(re.escape, wanted)) + r")\b")
+        for path in files[:IMPORTING_TEST_FILES]:
+            if not _imports_module(self.file_imports(path), modules):
+                continue
+            for chunk in self.index.chunks_in_file(path):
+                if chunk.is_test_case and mention.search(chunk.text):
+                    found.append((chunk, f"test case in `{path}`, which imports `{word}`"))
+        return found
 
     def _convention_tests(self, stem: str) -> list[Chunk]:
         """Test cases in files named after the module (``test_x.py``, ``x_test.go``, ...)."""
@@ -492,14 +770,13 @@ def more_context_items(
         for definition in index.definitions(name, limit=3):
             if (definition.path, definition.start_line) in shown:
                 continue
-            header = definition.signature.count("\n") + 1
             items.append(
-                _chunk_item(
+                sized_item(
                     "callee",
                     definition,
                     score=20.0,
                     reason=f"{reason}: `{name}`",
-                    lines=head(_chunk_lines(definition), header + 2 * CALLEE_BODY_LINES),
+                    excerpt=contract_excerpt,
                 )
             )
     return items

@@ -361,6 +361,16 @@ class Index:
         )
         return [Reference(n, k, line, e, q, a) for n, k, line, e, q, a in rows]
 
+    def imports_in_file(self, path: str) -> list[Reference]:
+        """The import statements of a file (all its chunks), in one query."""
+        rows = self._query(
+            "SELECT r.name, r.kind, r.line, c.symbol, r.qualifier, r.alias"
+            " FROM refs r JOIN chunks c ON c.id = r.chunk_id JOIN files f ON f.id = c.file_id"
+            " WHERE f.path = ? AND r.kind = 'import' ORDER BY r.line",
+            (path,),
+        )
+        return [Reference(n, k, line, e, q, a) for n, k, line, e, q, a in rows]
+
     def map_definitions(self) -> list[MapDefinition]:
         """Every definition without its text, for the repository map."""
         rows = self._query(

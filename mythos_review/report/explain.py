@@ -8,9 +8,12 @@ from mythos_review.types import EvidenceItem, ReviewPass, ReviewResult
 
 
 def _item_line(item: EvidenceItem) -> str:
+    offered = "/".join(size for size, _ in item.sizes)
+    size = f"  {item.size}" + (f" of {offered}" if len(item.sizes) > 1 else "")
+    packing = f" [{item.packing}]" if item.packing else ""
     return (
         f"{item.role:<7} {item.path}:{item.start_line}-{item.end_line} {item.symbol}"
-        f"  score {item.score:g}  {item.tokens} tokens  ({item.reason})"
+        f"  score {item.score:g}  {item.tokens} tokens{size}{packing}  ({item.reason})"
     )
 
 

@@ -44,6 +44,7 @@ def item_to_dict(item: EvidenceItem) -> dict[str, Any]:
         "score": item.score,
         "reason": item.reason,
         "tokens": item.tokens,
+        "size": item.size,
     }
 
 

@@ -102,7 +102,7 @@ def test_an_empty_diff_has_nothing_to_review(
     ("args", "message"),
     [
         (("--commit", "no-such-ref"), "is not a commit"),
-        (("--max-prompt-tokens", "150"), "too small for even the diff"),
+        (("--max-prompt-tokens", "150"), "instructions alone take"),
         (("--format", "json", "--format", "text"), "only one --format can go to stdout"),
         (("--model", "gpt-17"), "unknown model"),
     ],

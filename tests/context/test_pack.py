@@ -107,3 +107,61 @@ def test_token_counts_are_reported_per_item_and_for_the_whole_prompt() -> None:
     assert all(item.tokens > 0 for item in packed.items)
     assert packed.prompt_tokens > sum(item.tokens for item in packed.items) * 0.9
     assert packed.token_counter.startswith("estimate")
+
+
+def _sized(path: str, role: EvidenceRole, score: float, body_lines: int) -> EvidenceItem:
+    """A candidate offered at three sizes, as retrieval offers callers and tests."""
+    whole = tuple((10 + i, f"    step_{i} = run_{i}(step_{i - 1})") for i in range(body_lines))
+    signature = ((10, "def helper(arg):"), (0, f"... {body_lines - 1} lines cut ..."))
+    cut = (*whole[:1], (0, "... 3 lines cut ..."), *whole[4:7], (0, "... cut ..."))
+    return EvidenceItem(
+        role=role,
+        path=path,
+        symbol=f"{role}_{path}",
+        start_line=10,
+        end_line=10 + body_lines - 1,
+        score=score,
+        reason="for the test",
+        lines=cut,
+        size="excerpt",
+        sizes=(("signature", signature), ("excerpt", cut), ("whole", whole)),
+    )
+
+
+def test_the_best_caller_and_the_best_test_always_get_in() -> None:
+    candidates = [
+        _sized("app/a.py", "callee", 9.0, 60),
+        _sized("app/b.py", "caller", 1.0, 60),
+        _sized("tests/test_c.py", "test", 0.5, 60),
+    ]
+    packed = _packer(1300).pack(_request(40, candidates))
+    sent = {item.role: item for item in packed.items}
+    assert "caller" in sent and "test" in sent
+    assert "always shown" in sent["caller"].packing
+    assert packed.prompt_tokens <= 1300
+
+
+def test_no_item_is_sent_while_a_better_one_of_its_role_was_left_out_for_its_size() -> None:
+    huge = _code("app/huge.py", 1, 2000, "caller", 5.0)
+    small = _code("app/small.py", 1, 3, "caller", 1.0)
+    packed = _packer(2500).pack(_request(20, [huge, small]))
+    sent = {item.path for item in packed.items}
+    assert "app/huge.py" not in sent
+    assert "app/small.py" not in sent
+    assert {o.item.path for o in packed.omitted} == {"app/huge.py", "app/small.py"}
+
+
+def test_items_grow_to_whole_when_the_budget_has_room_and_stay_small_when_not() -> None:
+    candidates = [_sized(f"app/c{n}.py", "caller", 2.0 - n / 10, 30) for n in range(3)]
+    roomy = _packer(20000).pack(_request(20, candidates))
+    assert {item.size for item in roomy.items if item.role == "caller"} == {"whole"}
+    tight = _packer(1400).pack(_request(20, candidates))
+    sizes = [item.size for item in tight.items if item.role == "caller"]
+    assert sizes and "whole" not in sizes
+    assert tight.prompt_tokens <= 1400
+
+
+def test_the_unit_grows_towards_whole_with_what_is_left() -> None:
+    packed = _packer(20000).pack(_request(120, []))
+    unit = next(item for item in packed.items if item.role == "unit")
+    assert len(unit.lines) == 120 and all(number > 0 for number, _ in unit.lines)

@@ -1,0 +1,135 @@
+"""Resolution you can trust: callees through what the changed file sees, tests through the
+public API, and one hop through callers only when the caller surely is one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mythos_review.config import Settings
+from mythos_review.diffs.sources import DiffRequest
+from mythos_review.pipeline import collect_units, plan_passes
+from mythos_review.tokens import EstimateCounter
+from mythos_review.types import EvidenceItem, ReviewResult
+
+if TYPE_CHECKING:
+    from tests.conftest import GitRepoFactory
+
+CART = """\
+from shop.pricing import price_of
+import shop.tax as tax
+
+
+class Cart:
+    def __init__(self):
+        self.items = {}
+
+    def total(self):
+        base = sum(price_of(item) for item in self.items)
+        extra = self.items.get("gift", 0)
+        return tax.apply(base + extra) + self.fee()
+
+    def fee(self):
+        return 1
+"""
+
+FILES = {
+    "shop/__init__.py": "",
+    "shop/cart.py": CART,
+    "shop/pricing.py": "def price_of(item):\n    return item.price\n",
+    "shop/tax.py": "def apply(amount):\n    return amount * 1.2\n",
+    "shop/cache.py": (
+        "class Cache:\n    def get(self, key, default=None):\n        return default\n"
+    ),
+    "shop/route.py": (
+        "from shop.cart import Cart\n\n\ndef match(cart: Cart):\n    return cart.total() > 10\n"
+    ),
+    "shop/other.py": "def match(pattern):\n    return pattern\n",
+    "shop/checkout.py": (
+        "from shop.cart import Cart\n\n\ndef checkout():\n    cart = Cart()\n"
+        "    return cart.total()\n"
+    ),
+    "tests/__init__.py": "",
+    "tests/helpers.py": (
+        "def get(key, default=None):\n    return default\n\n\ndef price_of(item):\n    return 0\n"
+    ),
+    "tests/test_cart.py": (
+        "from shop.cart import Cart\n\n\ndef test_total_of_an_empty_cart():\n"
+        "    assert Cart().total() == 1\n"
+    ),
+    "tests/test_checkout.py": (
+        "from shop.checkout import checkout\n\n\ndef test_checkout_charges_the_total():\n"
+        "    assert checkout() == 1\n"
+    ),
+    "tests/test_route.py": (
+        "from shop.route import match\n\n\ndef test_route_match_on_big_carts():\n"
+        "    assert not match(FakeCart())\n"
+    ),
+    "tests/test_other.py": (
+        "from shop.other import match\n\n\ndef test_other_match():\n    assert match('x') == 'x'\n"
+    ),
+}
+
+
+@pytest.fixture
+def result(git_repo: GitRepoFactory) -> ReviewResult:
+    repo = git_repo()
+    for path, text in FILES.items():
+        repo.write(path, text)
+    repo.commit("shop")
+    repo.write("shop/cart.py", CART.replace("base + extra", "base - extra"))
+    repo.stage()
+    settings = Settings(max_prompt_tokens=8000)
+    collected = collect_units(repo.path, DiffRequest(staged=True), settings)
+    return plan_passes(collected, repo.path, settings, EstimateCounter())
+
+
+def _offered(result: ReviewResult, role: str) -> list[EvidenceItem]:
+    """Everything retrieval offered for the role, sent or not."""
+    (review_pass,) = result.passes
+    items = [*review_pass.items, *(omitted.item for omitted in review_pass.omitted)]
+    return [item for item in items if item.role == role]
+
+
+def test_callees_resolve_through_imports_self_and_module_aliases(result: ReviewResult) -> None:
+    callees = {(item.path, item.symbol) for item in _offered(result, "callee")}
+    assert ("shop/pricing.py", "price_of") in callees
+    assert ("shop/tax.py", "apply") in callees
+    assert ("shop/cart.py", "Cart.fee") in callees
+
+
+def test_a_common_name_on_an_unknown_receiver_resolves_to_nothing(result: ReviewResult) -> None:
+    """``self.items.get`` is a dict's ``get``: neither the unrelated ``Cache.get`` nor the test
+    helper; and the test helper named ``price_of`` never stands for the real one."""
+    paths = {item.path for item in _offered(result, "callee")}
+    assert "shop/cache.py" not in paths
+    assert "tests/helpers.py" not in paths
+
+
+def test_tests_reach_the_unit_directly_and_through_a_resolved_caller(
+    result: ReviewResult,
+) -> None:
+    tests = {item.symbol: item for item in _offered(result, "test")}
+    assert "test_total_of_an_empty_cart" in tests
+    assert "test_checkout_charges_the_total" in tests
+    assert "exercises the caller" in tests["test_checkout_charges_the_total"].reason
+    assert (
+        tests["test_total_of_an_empty_cart"].score > tests["test_checkout_charges_the_total"].score
+    )
+
+
+def test_a_test_that_only_shares_a_callers_common_name_is_not_offered(
+    result: ReviewResult,
+) -> None:
+    tests = {item.symbol for item in _offered(result, "test")}
+    assert "test_route_match_on_big_carts" in tests
+    assert "test_other_match" not in tests
+
+
+def test_every_offered_item_has_its_sizes_smallest_first(result: ReviewResult) -> None:
+    order = {"signature": 0, "excerpt": 1, "whole": 2}
+    for item in [*_offered(result, "caller"), *_offered(result, "test")]:
+        ranks = [order[size] for size, _ in item.sizes]
+        assert ranks == sorted(ranks) and ranks[0] == 0
+        assert item.size in {size for size, _ in item.sizes}
