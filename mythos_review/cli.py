@@ -133,6 +133,13 @@ def add_review_flags(review: argparse.ArgumentParser, default_source: str = "--s
         "--max-rounds", type=int, metavar="N", help="extra rounds for NEED_MORE_CONTEXT"
     )
     review.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="questions to the model run in value order until this is spent; the rest is "
+        "reported as not reviewed (default: none; 90 inside a pre-commit hook)",
+    )
+    review.add_argument(
         "--no-verify",
         dest="verify",
         action="store_false",

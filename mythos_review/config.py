@@ -24,6 +24,22 @@ else:  # pragma: no cover - exercised only on 3.10
 BACKENDS = ("auto", "llamacpp", "transformers", "openai")
 """The values of the ``backend`` setting (``model/select.py`` resolves them)."""
 
+HOOK_TIME_BUDGET = 90.0
+"""Seconds of model questions a review may take inside a pre-commit hook when no
+``--time-budget`` is given (docs/PERFORMANCE.md: the median real-bug review on 2 CPU cores
+finishes well inside it; a hook that takes minutes gets uninstalled). None in CI."""
+
+
+def hook_time_budget(environ: Mapping[str, str]) -> float | None:
+    """The default time budget: ``HOOK_TIME_BUDGET`` under pre-commit (which exports
+    ``PRE_COMMIT=1``) on a developer's machine, none in CI (``CI`` set) or elsewhere."""
+    if environ.get("PRE_COMMIT") == "1" and not environ.get("CI"):
+        return HOOK_TIME_BUDGET
+    return None
+
+
+"""The values of the ``backend`` setting (``model/select.py`` resolves them)."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -45,14 +61,16 @@ class Settings:
     max_passes: int = 32
     section_shares: Mapping[str, float] = field(
         default_factory=lambda: {
-            "unit": 0.45,
-            "callee": 0.15,
-            "caller": 0.15,
-            "test": 0.15,
+            "unit": 0.3,
+            "callee": 0.1,
+            "caller": 0.3,
+            "test": 0.25,
             "map": 0.05,
         }
     )
-    """Share of the evidence budget each role may take before lower roles get a turn."""
+    """Share of the evidence budget (the budget less the prompt's instructions) each role may
+    take while other roles still have options; tuned on the real-bug set at 1,024, 2,048 and
+    8,000 tokens (docs/PERFORMANCE.md)."""
     max_callers: int = 8
     max_tests: int = 6
     max_callees: int = 12
@@ -74,6 +92,9 @@ class Settings:
     """Extra rounds when the model answers NEED_MORE_CONTEXT."""
     verify: bool = True
     """Re-ask the model about each finding; only confirmed findings can fail a commit."""
+    time_budget: float | None = None
+    """Seconds the model questions of one review may take; what is left is reported as not
+    reviewed. None: no limit (CI); a pre-commit hook gets ``HOOK_TIME_BUDGET``."""
     cache: bool = True
     fail_on: str = "high"
     baseline: str = ".mythos-baseline.json"

@@ -21,7 +21,7 @@ from mythos_review.model.devices import detect_device
 from mythos_review.model.select import LazyBackend, ModelChoice
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.review.cache import AnswerCache
-from mythos_review.review.runner import PassRunner
+from mythos_review.review.runner import PassRunner, QuestionQueue, RunPolicy
 from mythos_review.tokens import TokenCounter
 from mythos_review.types import (
     ChangeUnit,
@@ -133,26 +133,38 @@ def review(
             return more_context_items(index, names, review_pass)
 
         backend = shared_backend or LazyBackend(choice.open_backend)
-        runner = PassRunner(
+        queue = QuestionQueue(
             backend,
             AnswerCache(state_dir / "answers" if settings.cache else None),
             choice.identity,
             choice.decoding(settings),
             planned.packer,
+            settings.time_budget,
+            pass_progress,
+        )
+        runner = PassRunner(
+            queue,
+            planned.packer,
             planned.languages,
             more_context,
             index.is_bound,
             _changed_spans(result),
-            max_rounds=settings.max_rounds,
-            verify=settings.verify,
+            RunPolicy(
+                verify=settings.verify,
+                fail_on=settings.fail_on,
+                max_rounds=settings.max_rounds,
+                time_budget=settings.time_budget,
+            ),
+            batches=choice.backend_name != "llamacpp",
         )
         try:
-            report = runner.run(planned.result.passes, pass_progress)
+            report = runner.run(planned.result.passes)
         finally:
             if shared_backend is None:
                 backend.close()
     return replace(
         planned.result,
+        notes=(*planned.result.notes, *report.notes),
         passes=tuple(report.passes),
         findings=tuple(report.findings),
         dropped=tuple(report.dropped),

@@ -207,8 +207,10 @@ class ChangeUnit:
 
 EvidenceRole = Literal["unit", "hunk", "caller", "callee", "test", "map"]
 
-EvidenceSize = Literal["signature", "excerpt", "whole"]
-"""How much of a piece of evidence is shown, smallest first."""
+EvidenceSize = Literal["signature", "lines", "excerpt", "whole"]
+"""How much of a piece of evidence is shown, smallest first: its header; the header and the
+lines that matter (its calls of the changed code, a test's assertions); those lines with the
+code around them; all of it."""
 
 NumberedLines = tuple[tuple[int, str], ...]
 """(line number, text) pairs; a ``0`` number marks a marker line such as "... 4 lines cut ..."."""
@@ -326,9 +328,10 @@ class SuppressedFinding:
     justification: str
 
 
-PassStatus = Literal["ok", "partial", "truncated", "failed"]
+PassStatus = Literal["ok", "partial", "truncated", "failed", "skipped"]
 """``ok``; ``partial``: the answer hit max_new_tokens, its complete findings were kept;
-``truncated``: it hit max_new_tokens before any complete finding; ``failed``: unreadable."""
+``truncated``: it hit max_new_tokens before any complete finding; ``failed``: unreadable;
+``skipped``: the time budget ran out before its review question was asked."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mythos_review import git
-from mythos_review.config import Settings, load_settings
+from mythos_review.config import Settings, hook_time_budget, load_settings
 from mythos_review.diffs.sources import request_from_args
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
 from mythos_review.filter.baseline import baseline_path, load_baseline
@@ -38,6 +38,7 @@ def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
             "quantize": args.quantize,
             "max_rounds": args.max_rounds,
             "verify": args.verify,
+            "time_budget": args.time_budget or hook_time_budget(os.environ),
             "cache": args.cache,
             "fail_on": args.fail_on,
             "baseline": args.baseline,
@@ -71,7 +72,7 @@ def perform(
         with progress_bar("indexing") as progress:
             result = plan_passes(result, root, settings, choice.counter(), progress)
     else:
-        with progress_bar("indexing") as index_progress, progress_bar("reviewing") as passes:
+        with progress_bar("indexing") as index_progress, progress_bar("questions") as passes:
             result = review(
                 result,
                 root,

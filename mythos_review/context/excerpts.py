@@ -20,6 +20,9 @@ MAX_EXCERPT_LINES = 24
 """Code lines an excerpt shows at most, however many call sites or assertions its item has:
 a caller that calls the unit hundreds of times, or a test of thousands of lines, stays small."""
 
+MAX_KEY_LINES = 8
+"""The lines that matter, shown alone (a test's first assertions, a caller's first calls)."""
+
 WHOLE_MAX_LINES = 80
 """Longer definitions are never offered whole: an excerpt says more per token."""
 
@@ -59,9 +62,12 @@ def keep_only(lines: Sequence[tuple[int, str]], keep: set[int]) -> NumberedLines
     return tuple(kept)
 
 
-def excerpt(lines: Sequence[tuple[int, str]], focus: Iterable[int], radius: int) -> NumberedLines:
-    """The first line (a signature) plus ``radius`` lines around each focus line."""
-    wanted = {lines[0][0]} if lines else set()
+def excerpt(
+    lines: Sequence[tuple[int, str]], focus: Iterable[int], radius: int, header: int = 1
+) -> NumberedLines:
+    """The header (its first ``header`` lines: decorators and signature) plus ``radius`` lines
+    around each focus line."""
+    wanted = _header_lines(lines, header) if lines else set()
     for line in focus:
         wanted.update(range(line - radius, line + radius + 1))
     return keep_only(lines, wanted)
@@ -119,12 +125,13 @@ def use_excerpt(
     header: int,
     uses: Sequence[int],
     assertions: Sequence[int] = (),
+    radius: int = CALL_RADIUS,
 ) -> NumberedLines:
-    """A caller's or a test's excerpt: its header, the lines around its uses of the changed
-    code, and (for a test) the assertions that say what it expects."""
-    room = MAX_EXCERPT_LINES
+    """A caller's or a test's excerpt: its header, ``radius`` lines around its uses of the
+    changed code, and (for a test) the assertions that say what it expects."""
+    room = MAX_EXCERPT_LINES if radius else MAX_KEY_LINES
     keep = _header_lines(lines, header)
-    keep |= _bounded_windows(lines, [(uses, CALL_RADIUS), (assertions, 0)], room)
+    keep |= _bounded_windows(lines, [(uses, radius), (assertions, 0)], room)
     return keep_only(lines, keep)
 
 
@@ -133,9 +140,12 @@ def assertion_lines(lines: Sequence[tuple[int, str]]) -> list[int]:
     return [number for number, text in lines if number > 0 and _ASSERTION.search(text)]
 
 
-def contract_excerpt(lines: Sequence[tuple[int, str]], header: int) -> NumberedLines:
+def contract_excerpt(
+    lines: Sequence[tuple[int, str]], header: int, radius: int = 0
+) -> NumberedLines:
     """A callee's excerpt: its header, the first line of its docstring, and the lines by which
-    it returns, raises or yields: what a caller may rely on."""
+    it returns, raises or yields: what a caller may rely on (``radius`` does not apply: the
+    exits are shown alone)."""
     keep = _header_lines(lines, header)
     body = [(number, text) for number, text in lines[header:] if number > 0]
     if body and _DOCSTRING_START.match(body[0][1]):

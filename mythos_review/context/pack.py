@@ -7,13 +7,15 @@ budget is the evidence budget, spent in this order:
    long unit is cut to the lines around its changes, with markers saying what was cut);
 2. floors: the best caller and the best test, when there are any, at excerpt size (or as a
    signature when the excerpt does not fit);
-3. by value per token, across roles: each step adds the next candidate of a role, or grows a
-   chosen item to a larger size, whichever adds the most value (score times what the size
-   shows) per token while it fits. Within a role, candidates are taken in score order, and a
-   role whose next candidate fits at no size takes no more: a lower-scored item is never sent
-   while a higher-scored one of its role was left out for its size. Each role stays within its
-   share of the evidence budget while any role still has an option inside its share;
-4. what is left grows the unit towards its whole body.
+3. breadth, by value per token across roles: each step adds the next candidate of some role,
+   at its smallest useful size (the lines that use the changed code, else its signature),
+   whichever adds the most value (score times what the size shows) per token. Within a role,
+   candidates are taken in score order, and a role whose next candidate fits at no size takes
+   no more: a lower-scored item is never sent while a higher-scored one of its role was left
+   out for its size. Each role stays within its share of the evidence budget while any role
+   still has an option inside its share;
+4. depth, with what is left: the unit grows towards its whole body, then the chosen items
+   towards theirs, the most value per token first.
 
 The whole chat is then counted exactly as it will be sent; should the sum of its parts have
 undercounted, the last steps are undone until it fits. A prompt over the budget is never
@@ -47,9 +49,15 @@ TRIM_RADII = (0, 1, 3, 6, 12)
 """Lines of context kept around each changed line of a unit that must be cut, smallest first;
 beyond the last comes the whole unit."""
 
-SIZE_VALUE: dict[EvidenceSize, float] = {"signature": 0.2, "excerpt": 0.75, "whole": 1.0}
+SIZE_VALUE: dict[EvidenceSize, float] = {
+    "signature": 0.2,
+    "lines": 0.6,
+    "excerpt": 0.8,
+    "whole": 1.0,
+}
 """What a size is worth against the whole item: a signature says where a caller or test is
-and little else; an excerpt shows the lines that use the changed code."""
+and little else; its lines that use the changed code (a test's assertions) say most of what
+the item can tell, at a fraction of its tokens."""
 
 
 class BudgetTooSmall(Exception):
@@ -75,9 +83,9 @@ class PackRequest:
     """path -> fence language tag."""
 
 
-def trim_item(item: EvidenceItem, focus: set[int], radius: int) -> EvidenceItem:
-    """The item cut to ``radius`` lines around the focus lines (see ``excerpts.excerpt``)."""
-    return replace(item, lines=excerpt(item.lines, focus, radius), size="excerpt")
+def trim_item(item: EvidenceItem, focus: set[int], radius: int, header: int = 1) -> EvidenceItem:
+    """The item cut to its header and ``radius`` lines around the focus lines."""
+    return replace(item, lines=excerpt(item.lines, focus, radius, header), size="excerpt")
 
 
 def _sizes(item: EvidenceItem) -> tuple[tuple[EvidenceSize, tuple[tuple[int, str], ...]], ...]:
@@ -240,6 +248,7 @@ class Packer:
                 break
             plan.available -= grow
             unit_level += 1
+        self._grow(choices, plan)
         required = unit_sizes[unit_level]
         return self._finish(request, required, choices, plan)
 
@@ -262,7 +271,9 @@ class Packer:
                 continue
             best = ranked[0]
             sizes = [s for s, _ in _sizes(best.item)]
-            order = [i for i, s in enumerate(sizes) if s == "excerpt"] or [len(sizes) - 1]
+            order = [i for i, s in enumerate(sizes) if s in ("lines", "excerpt")][:1] or [
+                len(sizes) - 1
+            ]
             order += [i for i, s in enumerate(sizes) if s == "signature"]
             for level in order:
                 extra = best.costs[level] + self._section_extra(plan, role)
@@ -270,10 +281,11 @@ class Packer:
                     plan.take(best, level, extra, f"the best {role}, always shown")
                     break
 
-    def _options(
+    def _additions(
         self, choices: list[_Choice], plan: _Plan, closed: set[EvidenceRole]
     ) -> list[tuple[float, int, _Choice, int, str]]:
-        """Every step that fits: (value per token, cost, choice, new level, why)."""
+        """For each open role, its next candidate at its first useful size that fits (the
+        lines that matter, else its signature): (value per token, cost, choice, level, why)."""
         options: list[tuple[float, int, _Choice, int, str]] = []
         for role in OPTIONAL_ROLES:
             if role in closed:
@@ -284,12 +296,23 @@ class Packer:
             if not waiting:
                 continue
             nxt = waiting[0]
-            sizes = _sizes(nxt.item)
-            for level, (size, _) in enumerate(sizes):
+            sizes = [size for size, _ in _sizes(nxt.item)]
+            useful = [lv for lv, size in enumerate(sizes) if size != "signature"][:1]
+            for level in [*useful, *(lv for lv, size in enumerate(sizes) if size == "signature")]:
                 cost = nxt.costs[level] + self._section_extra(plan, role)
                 if cost <= plan.left:
-                    gain = _value(nxt.item, size)
-                    options.append((gain / cost, cost, nxt, level, f"{size}: value per token"))
+                    gain = _value(nxt.item, sizes[level])
+                    options.append((gain / cost, cost, nxt, level, f"{sizes[level]}: in turn"))
+                    break
+            else:
+                closed.add(role)  # its next item fits at no size: nothing lower may go in
+        return options
+
+    def _growths(
+        self, choices: list[_Choice], plan: _Plan
+    ) -> list[tuple[float, int, _Choice, int, str]]:
+        """Every chosen item's next larger size that fits, by the value it adds per token."""
+        options: list[tuple[float, int, _Choice, int, str]] = []
         for choice in choices:
             sizes = _sizes(choice.item)
             if not choice.chosen or choice.level + 1 >= len(sizes):
@@ -306,25 +329,21 @@ class Packer:
         return options
 
     def _by_value(self, choices: list[_Choice], plan: _Plan) -> None:
+        """Breadth first: every candidate in turn at its smallest useful size, the best value
+        per token first (within each role's share while any option is); then growth."""
         closed: set[EvidenceRole] = set()
-        while True:
-            options = self._options(choices, plan, closed)
-            for role in OPTIONAL_ROLES:
-                waiting = [c for c in choices if c.item.role == role and not c.chosen]
-                if (
-                    waiting
-                    and role not in closed
-                    and not any(o[2].item.role == role and not o[2].chosen for o in options)
-                ):
-                    closed.add(role)  # its next item fits at no size: nothing lower may go in
-            if not options:
-                return
+        while options := self._additions(choices, plan, closed):
             within = [
                 o
                 for o in options
                 if plan.spent.get(o[2].item.role, 0) + o[1] <= plan.caps.get(o[2].item.role, 0)
             ]
             _, cost, choice, level, why = max(within or options, key=_option_rank)
+            plan.take(choice, level, cost, why)
+
+    def _grow(self, choices: list[_Choice], plan: _Plan) -> None:
+        while options := self._growths(choices, plan):
+            _, cost, choice, level, why = max(options, key=_option_rank)
             plan.take(choice, level, cost, why)
 
     def _finish(

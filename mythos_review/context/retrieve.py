@@ -31,6 +31,7 @@ from pathlib import PurePosixPath
 from mythos_review.code.symbols import outline_file
 from mythos_review.config import Settings
 from mythos_review.context.excerpts import (
+    CALL_RADIUS,
     WHOLE_MAX_LINES,
     assertion_lines,
     code_lines,
@@ -60,8 +61,9 @@ from mythos_review.types import (
 LOOKUP_LIMIT = 200
 """Users fetched from the index per name before ranking; the prompt shows far fewer."""
 
-HUNK_CONTEXT = 2
-"""Unchanged lines kept around changes in a hunk excerpt (the unit shows the rest)."""
+HUNK_CONTEXT = 1
+"""Unchanged lines kept around changes in a hunk excerpt: the unit, with its line numbers,
+shows the code around them."""
 
 MENTION_WORDS = 3
 """Identifiers searched for when a unit has no symbol: those of the changed lines first, then
@@ -96,11 +98,6 @@ SELF_QUALIFIERS = frozenset({"self", "cls", "this", "super()", "Self"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new", "initialize"})
 _RETURN = re.compile(r"^\s*return\b|\breturn\b|^\s*yield\b")
-_SIZE_WORTH: dict[EvidenceSize, str] = {
-    "signature": "its signature",
-    "excerpt": "an excerpt",
-    "whole": "the whole definition",
-}
 
 
 @dataclass(frozen=True)
@@ -252,24 +249,27 @@ def sized_item(
     *,
     score: float,
     reason: str,
-    excerpt: Callable[[NumberedLines, int], NumberedLines],
+    excerpt: Excerpt,
 ) -> EvidenceItem:
     """Evidence from an indexed chunk at every size it can be shown at: its signature, the
-    excerpt ``excerpt(lines, header_length)`` cuts, and the whole chunk when it is short.
+    lines that matter alone (``excerpt(lines, header_length, 0)``), with the code around them
+    (``excerpt(lines, header_length, CALL_RADIUS)``), and the whole chunk when it is short.
     Sizes that show the same lines are offered once; the excerpt is the default."""
     lines = _chunk_lines(chunk)
     header = header_length(lines, chunk.signature)
     offered: list[tuple[EvidenceSize, NumberedLines]] = [
         ("signature", signature_only(lines, header))
     ]
-    cut = excerpt(lines, header)
-    if cut != offered[-1][1]:
-        offered.append(("excerpt", cut))
+    cuts: tuple[tuple[EvidenceSize, int], ...] = (("lines", 0), ("excerpt", CALL_RADIUS))
+    for size, radius in cuts:
+        cut = excerpt(lines, header, radius)
+        if cut != offered[-1][1]:
+            offered.append((size, cut))
     if code_lines(lines) <= WHOLE_MAX_LINES and lines != offered[-1][1]:
         offered.append(("whole", lines))
-    if code_lines(offered[-1][1]) == code_lines(lines) and offered[-1][0] == "excerpt":
+    if code_lines(offered[-1][1]) == code_lines(lines) and offered[-1][0] != "whole":
         offered[-1] = ("whole", offered[-1][1])  # an excerpt that cut nothing is the whole
-    default = next((s for s in offered if s[0] == "excerpt"), offered[-1])
+    default = next((s for s in offered if s[0] in ("excerpt", "lines")), offered[-1])
     return EvidenceItem(
         role=role,
         path=chunk.path,
@@ -284,23 +284,23 @@ def sized_item(
     )
 
 
-def _around(uses: Sequence[int]) -> Callable[[NumberedLines, int], NumberedLines]:
+Excerpt = Callable[[NumberedLines, int, int], NumberedLines]
+"""Cuts an item to ``(lines, header length, radius)``: the lines that matter and ``radius``
+lines of code around each."""
+
+
+def _around(uses: Sequence[int]) -> Excerpt:
     """An excerpt maker that keeps the header and the lines around ``uses``."""
 
-    def cut(lines: NumberedLines, header: int) -> NumberedLines:
-        return use_excerpt(lines, header, uses)
+    def cut(lines: NumberedLines, header: int, radius: int) -> NumberedLines:
+        return use_excerpt(lines, header, uses, radius=radius)
 
     return cut
 
 
-def _assertions(lines: NumberedLines, header: int) -> NumberedLines:
+def _assertions(lines: NumberedLines, header: int, radius: int) -> NumberedLines:
     """A test's excerpt when nothing in it names the unit: its header and its assertions."""
-    return use_excerpt(lines, header, [], assertion_lines(lines))
-
-
-def size_worth(size: EvidenceSize) -> str:
-    """What a size shows, in ``--explain``'s words."""
-    return _SIZE_WORTH[size]
+    return use_excerpt(lines, header, [], assertion_lines(lines), radius=radius)
 
 
 def _rank_key(item: EvidenceItem) -> tuple[float, str, int]:
@@ -445,9 +445,9 @@ class Retriever:
             )
         uses = self._use_lines(hit.chunk, {bare, *use.also}, hit.line)
 
-        def cut(lines: NumberedLines, header: int) -> NumberedLines:
+        def cut(lines: NumberedLines, header: int, radius: int) -> NumberedLines:
             asserts = assertion_lines(lines) if role == "test" else []
-            return use_excerpt(lines, header, uses, asserts)
+            return use_excerpt(lines, header, uses, asserts, radius)
 
         return sized_item(
             role,

@@ -16,10 +16,17 @@ from pathlib import Path
 
 import jinja2
 
-from mythos_review.prompt.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
-from mythos_review.types import ChangeUnit, EvidenceItem, EvidenceRole, Finding
+from mythos_review.prompt.schema import MAX_FINDINGS, VERIFY_SCHEMA
+from mythos_review.types import (
+    CATEGORIES,
+    SEVERITIES,
+    ChangeUnit,
+    EvidenceItem,
+    EvidenceRole,
+    Finding,
+)
 
-TEMPLATE_VERSION = "3"
+TEMPLATE_VERSION = "4"
 """Bump when a template changes meaning: cached results are keyed by it."""
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -81,12 +88,13 @@ def format_body(item: EvidenceItem) -> str:
 
 
 def heading_for(item: EvidenceItem) -> str:
-    where = f"`{item.path}` lines {item.start_line}-{item.end_line}"
+    """Where the block is from; why it was picked is said by its section (and in full by
+    ``--explain``): on a CPU budget every heading's words cost evidence."""
     if item.role == "hunk":
         return f"### Diff of `{item.path}` ({item.reason})"
     if item.role == "map":
         return "### Repository map excerpt"
-    return f"### {where}: `{item.symbol}` ({item.reason})"
+    return f"### `{item.path}` lines {item.start_line}-{item.end_line}: `{item.symbol}`"
 
 
 def render_block(item: EvidenceItem, language: str = "") -> RenderedBlock:
@@ -133,7 +141,9 @@ class PromptRenderer:
         )
         self.system_prompt = self._environment.get_template("system.j2").render()
         self.review_task = self._environment.get_template("task_review.j2").render(
-            schema=_compact_json(FINDINGS_SCHEMA)
+            max_findings=MAX_FINDINGS,
+            severities=", ".join(SEVERITIES),
+            categories=", ".join(CATEGORIES),
         )
 
     def render_evidence(
@@ -188,6 +198,42 @@ class PromptRenderer:
             old_lines=[neutralize(text) for text in old_lines],
             new_lines=[neutralize(text) for text in new_lines],
             question=asked,
+            schema=_compact_json(VERIFY_SCHEMA),
+        )
+        return question(evidence, task)
+
+    def render_contract_question(
+        self,
+        evidence: str,
+        path: str,
+        line: int,
+        old: str,
+        new: str,
+        user: EvidenceItem,
+        user_lines: Sequence[tuple[int, str]],
+    ) -> str:
+        """A yes/no question about one use of the changed code: does the change break the
+        shown caller's use, or the shown test's assertions?"""
+        is_test = user.role == "test"
+        quoted = "\n".join([old, new, *(text for _, text in user_lines)])
+        task = self._environment.get_template("task_contract.j2").render(
+            path=neutralize(path),
+            line=line,
+            fence=fence_for(quoted),
+            old_lines=[neutralize(text) for text in old.splitlines()],
+            new_lines=[neutralize(text) for text in new.splitlines()],
+            introduction=(
+                f"The test `{neutralize(user.symbol)}` in `{neutralize(user.path)}` checks it:"
+                if is_test
+                else f"`{neutralize(user.symbol)}` in `{neutralize(user.path)}` uses it:"
+            ),
+            user_lines=[(number, neutralize(text)) for number, text in user_lines],
+            question=(
+                "Would this test's assertions now fail, or test the wrong thing, because of "
+                "this change?"
+                if is_test
+                else "Does this change break what this caller expects of the changed code?"
+            ),
             schema=_compact_json(VERIFY_SCHEMA),
         )
         return question(evidence, task)

@@ -18,6 +18,12 @@ def problem(outcome: PassOutcome) -> str | None:
             "the answer was cut off at the token limit before one complete finding, so this "
             "pass has no findings (raise --max-new-tokens)"
         )
+    if outcome.status == "skipped":
+        return (
+            "the time budget ran out before this pass's review question was asked; only its "
+            "risky-edit findings, if any, are reported (raise --time-budget, or run again: the "
+            "answers so far are cached)"
+        )
     if outcome.status == "failed":
         because = f" ({outcome.detail})" if outcome.detail else ""
         return f"the model's answer could not be read{because}, so this pass has no findings"

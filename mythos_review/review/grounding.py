@@ -2,8 +2,9 @@
 model was shown. The rules, in the order they are checked (one function each):
 
 1. its path was in the pass's evidence (paths from the model are never opened as files);
-2. its lines were shown in the prompt; a quote found a few lines away moves the finding there,
-   since small models miscount lines;
+2. its lines were shown in the prompt (a removed line of the diff counts, placed where it was
+   removed); a quote found a few lines away moves the finding there, since small models
+   miscount lines;
 3. its ``evidence`` matches the code on those lines, whitespace-insensitively;
 4. on a file of the diff, it overlaps the changed lines or their enclosing unit;
 5. it does not claim that a name is undefined, missing or not imported when the repository
@@ -130,8 +131,44 @@ def _path_in_evidence(
     raise _Rejected(f"path {path!r} was not in the evidence")
 
 
-def _quoted_lines(raw: Mapping[str, Any], path: str, lines: Mapping[int, str]) -> tuple[int, int]:
-    """Rules 2 and 3: the quote is on shown lines at (or near) the lines the finding names."""
+def removed_lines(review_pass: ReviewPass, path: str) -> dict[int, list[str]]:
+    """new-side line -> the removed lines the pass's diff showed just before it: a removed
+    line is evidence the model was shown too, and a finding about it sits where it was."""
+    found: dict[int, list[str]] = {}
+    for unit in review_pass.units:
+        if unit.path != path:
+            continue
+        for hunk in unit.hunks:
+            pending: list[str] = []
+            for line in hunk.lines:
+                if line.kind == "-":
+                    pending.append(line.text)
+                elif line.new_line is not None and pending:
+                    found.setdefault(line.new_line, []).extend(pending)
+                    pending = []
+            if pending:
+                found.setdefault(max(hunk.new_end, hunk.new_start), []).extend(pending)
+    return found
+
+
+def _quoted_removed(quote: str, removed: Mapping[int, list[str]], start: int) -> int | None:
+    """The new-side line where a quoted removed line sat (with or without its ``-``), the one
+    nearest the line the finding names; None when the quote is no removed line."""
+    target = "".join(normalize_code(_strip_quote(line)) for line in quote.splitlines())
+    if not target:
+        return None
+    places = [at for at, texts in removed.items() if target in "".join(map(normalize_code, texts))]
+    if not places:
+        return None
+    nearest = min(places, key=lambda at: abs(at - start))
+    return nearest if abs(nearest - start) <= RELOCATE_DISTANCE else None
+
+
+def _quoted_lines(
+    raw: Mapping[str, Any], path: str, lines: Mapping[int, str], context: GroundingContext
+) -> tuple[int, int]:
+    """Rules 2 and 3: the quote is on shown lines at (or near) the lines the finding names; a
+    quote of a removed line counts too, placed where the line was removed."""
     start, end = _integer(raw.get("start_line")), _integer(raw.get("end_line"))
     if start is None:
         raise _Rejected("no start_line")
@@ -139,6 +176,9 @@ def _quoted_lines(raw: Mapping[str, Any], path: str, lines: Mapping[int, str]) -
     evidence = str(raw.get("evidence", ""))
     located = _locate(evidence, lines, start, end)
     if located is None:
+        gap = _quoted_removed(evidence, removed_lines(context.review_pass, path), start)
+        if gap is not None:
+            return gap, gap
         if not evidence.strip():
             raise _Rejected("no evidence quoted")
         raise _Rejected(f"evidence does not match the code shown near {path}:{start}")
@@ -195,7 +235,7 @@ def ground(raw: Mapping[str, Any], context: GroundingContext) -> tuple[Finding |
     shown = shown_lines(context.review_pass)
     try:
         path = _path_in_evidence(raw, context, shown)
-        start, end = _quoted_lines(raw, path, shown[path])
+        start, end = _quoted_lines(raw, path, shown[path], context)
         _inside_changed_code(context, path, start, end)
         _no_false_undefined_claim(raw, context)
     except _Rejected as rejected:

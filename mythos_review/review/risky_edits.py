@@ -446,3 +446,35 @@ def _gap_line(hunk: Hunk, last_removed: DiffLine) -> int:
         elif seen and line.new_line:
             return line.new_line
     return hunk.new_end
+
+
+_EDIT_VERBS: dict[str, str] = {
+    "comparison": "The comparison changed",
+    "boundary": "A `+ 1` or `- 1` changed",
+    "order": "The order changed",
+    "signature": "The signature changed",
+    "number": "A number changed",
+    "negation": "The condition was inverted",
+    "literal": "A string literal changed",
+    "return": "The returned value changed",
+    "handler-removed": "An exception handler was removed",
+    "handler-narrowed": "The exception handler was narrowed",
+    "null-check-removed": "A None/null check was removed",
+}
+
+
+def _one_line(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first if len(first) <= 120 else first[:117] + "..."
+
+
+def describe_edit(edit: RiskyEdit) -> str:
+    """What the edit did, from the diff alone (which check, value or branch, quoted), so that
+    a finding's explanation starts with a fact and the model only adds the consequence."""
+    verb = _EDIT_VERBS.get(edit.kind, "The code changed")
+    old, new = _one_line(edit.old_text), _one_line(edit.new_text)
+    if old and new:
+        return f"{verb} at line {edit.line}: `{old}` became `{new}`."
+    if old:
+        return f"{verb} before line {edit.line}: `{old}` is gone."
+    return f"{verb} at line {edit.line}: `{new}` was added."

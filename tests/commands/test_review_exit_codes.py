@@ -11,7 +11,7 @@ import pytest
 from mythos_review.cli import main
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
 from tests.fake_openai_server import FakeOpenAIServer
-from tests.scripted_review import CONFIRMED_PATTERN, LIMITS, TITLE
+from tests.scripted_review import LIMITS, TITLE, ScriptedModel
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory
@@ -41,9 +41,9 @@ def _review(
 def test_a_verified_high_finding_fails_and_names_itself_until_fail_on_never(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with FakeOpenAIServer() as server:
-        server.script(*CONFIRMED_PATTERN)
+    with FakeOpenAIServer(responder=ScriptedModel()) as server:
         code, document, err = _review(repo, server, capsys)
+        asked = len(server.chat_requests)
         assert code == EXIT_FINDINGS
         assert "1 verified finding(s) at or above high" in err and "limits.py:3" in err
         (finding,) = document["findings"]  # type: ignore[misc]
@@ -53,14 +53,13 @@ def test_a_verified_high_finding_fails_and_names_itself_until_fail_on_never(
 
         code, _, err = _review(repo, server, capsys, "--fail-on", "never")
         assert (code, err) == (EXIT_OK, "")
-        assert len(server.chat_requests) == len(CONFIRMED_PATTERN), "second run: all cached"
+        assert len(server.chat_requests) == asked, "second run: all cached"
 
 
 def test_unverified_findings_are_reported_but_never_block(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with FakeOpenAIServer() as server:
-        server.script(*CONFIRMED_PATTERN)
+    with FakeOpenAIServer(responder=ScriptedModel()) as server:
         code, document, _ = _review(repo, server, capsys, "--no-verify", "--fail-on", "info")
     assert code == EXIT_OK
     (finding,) = document["findings"]  # type: ignore[misc]
@@ -70,8 +69,7 @@ def test_unverified_findings_are_reported_but_never_block(
 def test_a_baselined_finding_is_suppressed_and_no_longer_blocks(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with FakeOpenAIServer() as server:
-        server.script(*CONFIRMED_PATTERN)
+    with FakeOpenAIServer(responder=ScriptedModel()) as server:
         flags = ["-C", str(repo.path), "--backend", "openai", "--base-url", server.url,
                  "--model", "fake-model", "--max-prompt-tokens", "4000"]  # fmt: skip
         assert main(["baseline", *flags]) == EXIT_OK
@@ -103,8 +101,7 @@ def test_an_ignore_comment_suppresses_the_finding(
 ) -> None:
     repo.write("limits.py", LIMITS.replace("    return len(items) >= limit", changed))
     repo.stage()
-    with FakeOpenAIServer() as server:
-        server.script(*CONFIRMED_PATTERN)
+    with FakeOpenAIServer(responder=ScriptedModel()) as server:
         code, document, _ = _review(repo, server, capsys)
     assert code == EXIT_OK and document["findings"] == []
     (suppressed,) = document["suppressed"]  # type: ignore[misc]

@@ -128,7 +128,7 @@ def test_a_test_that_only_shares_a_callers_common_name_is_not_offered(
 
 
 def test_every_offered_item_has_its_sizes_smallest_first(result: ReviewResult) -> None:
-    order = {"signature": 0, "excerpt": 1, "whole": 2}
+    order = {"signature": 0, "lines": 1, "excerpt": 2, "whole": 3}
     for item in [*_offered(result, "caller"), *_offered(result, "test")]:
         ranks = [order[size] for size, _ in item.sizes]
         assert ranks == sorted(ranks) and ranks[0] == 0

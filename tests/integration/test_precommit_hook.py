@@ -10,12 +10,10 @@ code under test, committed or not.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from tests.fake_openai_server import FakeOpenAIServer, Reply, error, ok
+from tests.fake_openai_server import FakeOpenAIServer
+from tests.scripted_review import ScriptedModel
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory
@@ -72,58 +71,6 @@ def test_the_manifest_declares_both_hooks() -> None:
         assert hook["always_run"] is False
         assert {"pre-commit", "pre-push"} <= set(hook["stages"])
         assert "files" not in hook and "types" not in hook, "any staged file must trigger it"
-
-
-# --- the scripted model ------------------------------------------------------------------------
-
-
-class ScriptedModel:
-    """Answers each question a review asks the way a good model would about ``buggy_line``.
-
-    The open review question finds nothing (its findings are capped at medium anyway); the
-    risky-edit question says "yes, a mistake" only when the edit's added side is the buggy
-    line, so the same edit undone is "no"; of the two verification framings the claim is true
-    and the code is not correct. Any other question is answered with an error, so a template
-    this does not know fails the run instead of passing it silently.
-    """
-
-    def __init__(self, buggy_line: str) -> None:
-        self.buggy_line = buggy_line
-        self.asked: list[str] = []
-        self._lock = threading.Lock()
-
-    def kinds(self) -> list[str]:
-        with self._lock:
-            return list(self.asked)
-
-    def __call__(self, body: Any) -> Reply:
-        user = body["messages"][-1]["content"]
-        question = user.rpartition("# Question")[2]
-        kind, answer = self._answer(user, question)
-        with self._lock:
-            self.asked.append(kind)
-        if answer is None:
-            return error(500, f"the scripted model does not know this question: {user[-300:]}")
-        return ok(json.dumps(answer))
-
-    def _answer(self, user: str, question: str) -> tuple[str, dict[str, Any] | None]:
-        quoted = question.split("```")[1] if question.count("```") >= 2 else ""
-        buggy = self.buggy_line in quoted
-        if "# Task" in user and "Review the change above" in user:
-            return "review", {"findings": []}
-        if "the change replaced" in question:
-            added = [line for line in quoted.splitlines() if line.startswith("+ ")]
-            mistake = any(self.buggy_line in line for line in added)
-            return "pattern", _verdict(mistake, "limit items are no longer over the limit")
-        if "Another reviewer claims" in question:
-            return "claim", _verdict(True, "the docstring says limit items or more")
-        if "Is this code correct" in question:
-            return "correct", _verdict(not buggy, "the boundary excludes limit itself")
-        return "unknown", None
-
-
-def _verdict(yes: bool, reason: str) -> dict[str, str]:
-    return {"verdict": "yes" if yes else "no", "reason": reason}
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -286,7 +233,7 @@ def test_a_verified_high_finding_blocks_the_commit_and_changes_nothing(
     assert "mythos: 1 verified finding(s) at or above high" in blocked.stdout
     assert shop.head() == base
     assert snapshot(shop) == before
-    assert {"review", "pattern", "claim", "correct"} <= set(scripted.kinds())
+    assert {"review", "edit", "claim", "correct"} <= set(scripted.kinds())
     assert "unknown" not in scripted.kinds()
 
     skipped = run(shop, "git", "commit", "-m", "flip it anyway", env={"SKIP": "mythos-review"})

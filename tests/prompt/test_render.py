@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mythos_review.prompt.render import PromptRenderer, block_text, fence_for, neutralize
-from mythos_review.types import ChangeUnit, EvidenceItem
+from mythos_review.prompt.schema import FINDINGS_SCHEMA, MAX_FINDINGS
+from mythos_review.types import CATEGORIES, SEVERITIES, ChangeUnit, EvidenceItem
 
 
 def _unit() -> ChangeUnit:
@@ -76,10 +77,15 @@ def test_user_turn_groups_evidence_by_role_in_a_fixed_order() -> None:
     assert "`Calc.total` (method) in `pkg/mod.py`, lines 10-12" in user
 
 
-def test_review_task_carries_the_schema_and_the_need_more_context_rule() -> None:
+def test_review_task_names_every_field_the_schema_bounds_and_the_need_more_context_rule() -> None:
     renderer = PromptRenderer()
-    assert '"need_more_context"' in renderer.review_task
-    assert "NEED_MORE_CONTEXT" in renderer.review_task
+    task = renderer.review_task
+    assert '"need_more_context"' in task
+    for field in FINDINGS_SCHEMA["properties"]["findings"]["items"]["properties"]:
+        assert f'"{field}"' in task
+    assert all(severity in task for severity in SEVERITIES)
+    assert all(category in task for category in CATEGORIES)
+    assert f"at most {MAX_FINDINGS} findings" in task
     assert renderer.render_user([_unit()], []).endswith(renderer.review_task)
     assert "schema" not in renderer.system_prompt
 

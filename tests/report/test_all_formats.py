@@ -12,7 +12,7 @@ import pytest
 from mythos_review.cli import main
 from mythos_review.errors import EXIT_FINDINGS
 from tests.fake_openai_server import FakeOpenAIServer
-from tests.scripted_review import CONFIRMED_PATTERN, LIMITS, TITLE
+from tests.scripted_review import LIMITS, TITLE, ScriptedModel
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -32,8 +32,7 @@ def test_one_run_writes_every_format_and_they_agree(
     repo.write("limits.py", LIMITS.replace(">= limit", "> limit"))
     repo.stage()
     out = {name: tmp_path / f"review.{name}" for name in ("json", "markdown", "sarif", "rdjsonl")}
-    with FakeOpenAIServer() as server:
-        server.script(*CONFIRMED_PATTERN)
+    with FakeOpenAIServer(responder=ScriptedModel()) as server:
         code = main(
             ["review", "-C", str(repo.path), "--backend", "openai", "--base-url", server.url,
              "--model", "fake-model", "--max-prompt-tokens", "4000", "--sarif-category", "cpu",

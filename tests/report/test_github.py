@@ -39,7 +39,7 @@ from mythos_review.types import Finding, PassOutcome, ReviewResult
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.pricing_project import CHANGED_PRICING, PRICING
 from tests.report.fake_github import BOT, FakeGitHub
-from tests.scripted_review import CONFIRMED_PATTERN, LIMITS
+from tests.scripted_review import LIMITS, ScriptedModel
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory
@@ -509,7 +509,7 @@ def test_the_command_exits_with_the_reviews_code_whether_or_not_it_could_post(
     head = repo.commit("change")
     job_summary = tmp_path / "summary.md"
     with (
-        FakeOpenAIServer() as model,
+        FakeOpenAIServer(responder=ScriptedModel()) as model,
         FakeGitHub(
             repo=REPO,
             number=NUMBER,
@@ -519,7 +519,6 @@ def test_the_command_exits_with_the_reviews_code_whether_or_not_it_could_post(
             read_only=read_only,
         ) as github,
     ):
-        model.script(*CONFIRMED_PATTERN)
         _actions_environment(monkeypatch, tmp_path, github, base, head)
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(job_summary))
         code = main(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mythos_review.config import Settings
+from mythos_review.diffs.sources import DiffRequest
+from mythos_review.pipeline import collect_units, plan_passes
 from mythos_review.review.grounding import GroundingContext, ground, undefined_claims
+from mythos_review.tokens import EstimateCounter
 from mythos_review.types import ChangeUnit, EvidenceItem, ReviewPass
+
+if TYPE_CHECKING:
+    from tests.conftest import GitRepoFactory
 
 CODE = {
     10: "def line_total(self, item):",
@@ -109,3 +116,31 @@ def test_an_undefined_claim_about_a_defined_name_is_dropped() -> None:
     assert finding is None and "repository has it" in str(reason)
     kept, _ = ground(raw, _context(set()))
     assert kept is not None
+
+
+def test_a_quote_of_a_removed_line_is_evidence_the_model_was_shown(
+    git_repo: GitRepoFactory,
+) -> None:
+    """The planted bug: the model quotes the removed line as the hunk showed it (with its
+    ``-``, or without); the finding is kept, placed where the line was removed."""
+    repo = git_repo()
+    repo.write("limits.py", "def within_limit(used, limit):\n    return used < limit\n")
+    repo.commit("base")
+    repo.write("limits.py", "def within_limit(used, limit):\n    return used <= limit + 1\n")
+    repo.stage()
+    settings = Settings(max_prompt_tokens=4000)
+    result = plan_passes(
+        collect_units(repo.path, DiffRequest(staged=True), settings),
+        repo.path,
+        settings,
+        EstimateCounter(),
+    )
+    (review_pass,) = result.passes
+    context = GroundingContext(review_pass, {"limits.py": [(1, 2)]}, lambda _name: False)
+    for quote in ("-    return used < limit", "return used < limit"):
+        raw = {**_raw(), "path": "limits.py", "start_line": 2, "end_line": 2, "evidence": quote}
+        finding, reason = ground(raw, context)
+        assert reason is None, quote
+        assert finding is not None and (finding.start_line, finding.end_line) == (2, 2)
+    invented = {**_raw(), "path": "limits.py", "start_line": 2, "evidence": "return used > 0"}
+    assert ground(invented, context)[0] is None
