@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from mythos_review.analysis.analyze import Analysis, analyze_change
 from mythos_review.code.languages import language_for
 from mythos_review.code.units import units_for_changeset
 from mythos_review.config import Settings
@@ -22,6 +23,7 @@ from mythos_review.model.devices import detect_device
 from mythos_review.model.select import LazyBackend, ModelChoice
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.review.cache import AnswerCache
+from mythos_review.review.findings import analysis_finding, dedupe
 from mythos_review.review.runner import PassRunner
 from mythos_review.tokens import TokenCounter
 from mythos_review.types import EvidenceItem, ProgressCallback, ReviewPass, ReviewResult
@@ -58,13 +60,29 @@ class Planned:
     languages: dict[str, str]
 
 
+def _analyzed(
+    result: ReviewResult, index: Index, settings: Settings
+) -> tuple[ReviewResult, Analysis]:
+    """Analyzers and index checks, no model: their findings join the result (so a dry run
+    reports them too) and their evidence goes to the units' prompts."""
+    analysis = analyze_change(result.changeset, result.units, settings, index)
+    findings = tuple(analysis_finding(found) for found in analysis.findings)
+    notes = (*result.notes, *analysis.notes)
+    return replace(result, findings=(*result.findings, *findings), notes=notes), analysis
+
+
 def _plan(result: ReviewResult, index: Index, settings: Settings, counter: TokenCounter) -> Planned:
+    result, analysis = _analyzed(result, index, settings)
     files = {change.path: change for change in result.changeset.files}
     retriever = Retriever(index, settings)
     budget = prompt_budget(settings)
     repo_map = map_item(index, {u.path for u in result.units}, budget, settings, counter.count)
     evidence = [
-        replace(e, candidates=(*e.candidates, repo_map)) if repo_map else e
+        replace(
+            e,
+            required=(*e.required, *analysis.items_for(e.unit)),
+            candidates=(*e.candidates, repo_map) if repo_map else e.candidates,
+        )
         for e in (retriever.retrieve(unit, files[unit.path]) for unit in result.units)
     ]
     paths = {item.path for e in evidence for item in (*e.required, *e.candidates)}
@@ -144,11 +162,12 @@ def review(
         finally:
             if shared_backend is None:
                 backend.close()
+    findings, duplicates = dedupe([*planned.result.findings, *report.findings])
     return replace(
         planned.result,
         passes=tuple(report.passes),
-        findings=tuple(report.findings),
-        dropped=tuple(report.dropped),
+        findings=tuple(findings),
+        dropped=(*report.dropped, *duplicates),
         outcomes=tuple(report.outcomes),
         model=choice.identity,
     )
