@@ -31,6 +31,7 @@ from mythos_review.analysis.checks import IndexChecks
 from mythos_review.analysis.images import ImageTree, Sides, materialized, split_lines
 from mythos_review.analysis.ruff import RuffAnalyzer
 from mythos_review.analysis.sarif import CommandAnalyzer
+from mythos_review.analysis.scope import excluded_paths
 from mythos_review.analysis.trust import allowed_commands
 from mythos_review.code.languages import language_for
 from mythos_review.code.symbols import innermost_enclosing, outline_file
@@ -102,6 +103,19 @@ def analyze_change(
     if not analyzers:
         return Analysis(notes=tuple(notes), units=tuple(units))
     changes = {c.path: c for c in changeset.files if c.new_text is not None}
+
+    def read(path: str) -> str | None:
+        if path in changes:
+            return changes[path].new_text
+        return index.file_text(path) if index is not None else None
+
+    excluded = excluded_paths(changes, settings, read)
+    if excluded:
+        notes.append(
+            f"{len(excluded)} changed file(s) not analysed: the repository keeps them out of "
+            f"linting (first: {min(excluded)})"
+        )
+    changes = {path: change for path, change in changes.items() if path not in excluded}
     findings: list[AnalysisFinding] = []
     with materialized(changes) as sides:
         for analyzer in analyzers:

@@ -19,6 +19,7 @@ reach. A name that is bound nowhere is ruff's F821, not a check of its own.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -122,6 +123,30 @@ class _Call:
         return f"{self.module.path}:{self.line}"
 
 
+_EXPECTING_CONTEXTS = re.compile(r"\b(assertRaises|raises)\b")
+_CATCHING_TYPE_ERROR = frozenset({"TypeError", "Exception", "BaseException"})
+
+
+def expects_type_error(module: Module, call: ast.Call) -> bool:
+    """Whether the code around a call expects it to fail: inside ``with assertRaises(...)``
+    or ``pytest.raises(...)``, or a ``try`` whose handlers catch TypeError (a test of a bad
+    call, a fallback for an older signature)."""
+    node: ast.AST = call
+    while (parent := module.parents.get(node)) is not None:
+        contexts = parent.items if isinstance(parent, (ast.With, ast.AsyncWith)) else []
+        if node in getattr(parent, "body", ()) and any(
+            _EXPECTING_CONTEXTS.search(ast.unparse(item.context_expr)) for item in contexts
+        ):
+            return True
+        if isinstance(parent, ast.Try) and node in parent.body:
+            for handler in parent.handlers:
+                caught = ast.unparse(handler.type) if handler.type is not None else "Exception"
+                if _CATCHING_TYPE_ERROR & set(re.findall(r"\w+", caught)):
+                    return True
+        node = parent
+    return False
+
+
 def _signature(target: Target) -> Signature:
     signature = signature_of(target.node)
     return signature.without_first() if target.bound else signature
@@ -178,7 +203,7 @@ class IndexChecks:
                 continue
             target = resolve_call(view, module, call)
             problem = misfit(_signature(target), call) if target is not None else None
-            if target is not None and problem is not None:
+            if target is not None and problem is not None and not expects_type_error(module, call):
                 found.append((_Call(module, call, target), problem))
         return found
 
@@ -264,6 +289,8 @@ class IndexChecks:
             old = signature_of(old_node)
             old = old.without_first() if site.target.bound else old
             problem = misfit(new, site.call)
+            if expects_type_error(site.module, site.call):
+                continue
             if misfit(old, site.call) is None and problem is not None:
                 broken.append((site, problem))
             elif shifts := rebound(old, new, site.call):

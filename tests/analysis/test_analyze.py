@@ -182,3 +182,18 @@ def test_an_analyzer_that_fails_is_a_note_and_the_others_still_report(
     assert [f.rule.id for f in analysis.findings] == ["ruff/F821"]
     assert analysis.notes == ("analyzer broken did not run: the output is not JSON: "
                               "Expecting value: line 1 column 1 (char 0)",)  # fmt: skip
+
+
+def test_files_the_repository_keeps_out_of_linting_are_not_analysed(
+    git_repo: GitRepoFactory,
+) -> None:
+    repo = _repo(git_repo)
+    repo.write(".pre-commit-config.yaml", "exclude: ^tests/data/\nrepos: []\n")
+    repo.write("tests/data/case.py", "print(undefined_in_a_fixture)\n")
+    repo.stage()
+    analysis = _analysis(repo)
+    assert analysis.findings == ()
+    assert analysis.notes == (
+        "1 changed file(s) not analysed: the repository keeps them out of linting "
+        "(first: tests/data/case.py)",
+    )

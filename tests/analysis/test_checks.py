@@ -196,3 +196,21 @@ def test_a_none_return_nobody_uses_is_no_finding(git_repo: GitRepoFactory) -> No
     repo.commit("nor keeps it")
     _change(repo, "pkg/util.py", "    raise KeyError(key)", "    return")
     assert _checks(repo) == []
+
+
+def test_a_call_the_code_expects_to_fail_is_not_a_finding(git_repo: GitRepoFactory) -> None:
+    repo = _repo(git_repo)
+    repo.write(
+        "tests/test_util.py",
+        "import pytest\nfrom pkg.util import take\n\n\ndef test_bad_calls():\n"
+        "    pass\n",
+    )
+    repo.commit("a test module")
+    _change(
+        repo,
+        "tests/test_util.py",
+        "    pass\n",
+        "    with pytest.raises(TypeError):\n        take()\n"
+        "    try:\n        take(1, [], 2)\n    except TypeError:\n        pass\n",
+    )
+    assert _checks(repo) == []
