@@ -5,6 +5,8 @@ finding on the bug's lines is a hit, one elsewhere is counted as such), and the 
 undone (the *clean* direction: a real or hand-made fix, where every finding is a false alarm).
 Two sets: the real bugs of ``shared/bugs`` (BugsInPy; the fetched mirrors) and the hand-written
 cases of ``shared/eval`` (its corpus). Prints Markdown tables per case and per rule.
+``--history N`` reviews instead the last N commits that change Python files in each mirror:
+maintainers' real changes, mostly correct, whose findings are listed to be read by hand.
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_analysis.py --help``.
 """
 
@@ -135,6 +137,52 @@ def run_case(case: Case, work: Path, *, clean: bool) -> Outcome:
     return outcome
 
 
+def history(mirror: Path, work: Path, count: int, skip: int) -> Iterator[Outcome]:
+    """``count`` non-merge commits of a mirror's HEAD that change ``.py`` files (after the
+    latest ``skip``), each reviewed as ``--commit`` in a clone checked out at it (so the
+    index matches it)."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    scratch(work.parent, "clone", "-q", "--shared", "--no-checkout", str(mirror), work.name)
+    log = scratch(
+        work,
+        "log",
+        "--no-merges",
+        "--format=%H",
+        f"--skip={skip}",
+        f"-{count}",
+        "HEAD",
+        "--",
+        "*.py",
+    )
+    settings = Settings()
+    for commit in log.split():
+        scratch(work, "checkout", "-q", "--detach", commit)
+        started = time.perf_counter()
+        result = collect_units(work, DiffRequest(commit=commit), settings)
+        with Index.open(work, settings, notice=lambda message: None) as index:
+            index.update()
+            analysis = analyze_change(result.changeset, result.units, settings, index)
+        outcome = Outcome(f"{mirror.parent.name}@{commit[:8]}", "history", 0.0)
+        outcome.seconds = round(time.perf_counter() - started, 2)
+        outcome.notes = list(analysis.notes)
+        for found in analysis.findings:
+            finding = analysis_finding(found)
+            outcome.findings.append(
+                {
+                    "rule": rule_of(finding).id,
+                    "severity": finding.severity,
+                    "path": finding.path,
+                    "start_line": finding.start_line,
+                    "title": finding.title,
+                    "message": finding.message,
+                    "hit2": False,
+                }
+            )
+        yield outcome
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def _hits(case: Case, path: str, start: int, end: int, tolerance: int) -> bool:
     return any(
         path == bug_path and start <= bug_end + tolerance and bug_start - tolerance <= end
@@ -189,7 +237,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/mythos-analysis"))
     parser.add_argument("--only", nargs="*", help="case ids")
     parser.add_argument("--out", type=Path, help="write every finding as JSON here")
+    parser.add_argument("--history", type=int, metavar="N", help="the mirrors' last N commits")
+    parser.add_argument("--history-skip", type=int, default=0, metavar="K", help="after K")
     args = parser.parse_args(argv)
+    if args.history:
+        outcomes = []
+        for mirror in sorted(args.mirrors.glob("*/repo")):
+            work = args.work / mirror.parent.name
+            for outcome in history(mirror, work, args.history, args.history_skip):
+                print(f"{outcome.id}: {len(outcome.findings)} finding(s)", file=sys.stderr)
+                outcomes.append(outcome)
+        print(f"\n{len(outcomes)} commits, {sum(len(o.findings) for o in outcomes)} findings\n")
+        rules = Counter(f"{f['rule']} ({f['severity']})" for o in outcomes for f in o.findings)
+        print("\n".join(f"- {rule}: {count}" for rule, count in sorted(rules.items())))
+        for outcome in outcomes:
+            for f in outcome.findings:
+                print(f"- {outcome.id} {f['path']}:{f['start_line']} {f['severity']} {f['title']}")
+        if args.out:
+            args.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=2) + "\n")
+        return 0
     sets = {
         "real bugs (shared/bugs)": list(bug_cases(args.bugs, args.mirrors)),
         "hand-written (shared/eval)": list(eval_cases(args.eval, args.corpus)),
