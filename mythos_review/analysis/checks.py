@@ -32,7 +32,7 @@ from mythos_review.analysis.flow import (
     returns_none,
     value_use,
 )
-from mythos_review.analysis.resolve import Module, SourceView, Target, resolve_call
+from mythos_review.analysis.resolve import Module, SourceView, Target, binds_first, resolve_call
 from mythos_review.analysis.signatures import (
     FunctionNode,
     Signature,
@@ -287,7 +287,7 @@ class IndexChecks:
         for site in filter(self._unchanged, self._callers(module.path, qualname)):
             new = _signature(site.target)
             old = signature_of(old_node)
-            old = old.without_first() if site.target.bound else old
+            old = old.without_first() if binds_first(old_node, site.target.through) else old
             problem = misfit(new, site.call)
             if expects_type_error(site.module, site.call):
                 continue

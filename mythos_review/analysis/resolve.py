@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePosixPath
+from typing import Literal
 
 from mythos_review.analysis.signatures import FunctionNode, decorator_names, keeps_signature
 
@@ -27,6 +28,7 @@ _SPECIAL_BASES = ("Enum", "Flag", "NamedTuple", "TypedDict", "Protocol")
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+Receiver = Literal["name", "instance", "class"]
 
 
 def parse_python(text: str) -> ast.Module | None:
@@ -45,8 +47,23 @@ class Target:
     qualname: str
     """``f``, ``Class.method``; a constructor call reaches ``Class.__init__``."""
     node: FunctionNode
-    bound: bool
-    """Called through an instance or class: its first parameter is already given."""
+    through: Receiver
+    """How the call reaches it: by name, or through an instance (``self.m()``, a constructor)
+    or a class (``cls.m()``, ``Class.m()``)."""
+
+    @property
+    def bound(self) -> bool:
+        """Whether the call gives the first parameter already (``self``, ``cls``)."""
+        return binds_first(self.node, self.through)
+
+
+def binds_first(node: FunctionNode, through: Receiver) -> bool:
+    """Whether a call through ``through`` fills the first parameter of ``node``: each side of
+    a change decides for itself (a method made a ``staticmethod`` loses its ``self``)."""
+    kind = _method_kind(node)
+    if through == "instance":
+        return kind != "static"
+    return through == "class" and kind == "class"
 
 
 @dataclass
@@ -317,9 +334,11 @@ def resolve_name(view: SourceView, module: Module, name: str) -> Target | None:
         return None
     home, node = found
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return Target(home.path, node.name, node, False) if keeps_signature(node) else None
+        return Target(home.path, node.name, node, "name") if keeps_signature(node) else None
     constructor = _constructor(node)
-    return Target(home.path, f"{node.name}.__init__", constructor, True) if constructor else None
+    if constructor is None:
+        return None
+    return Target(home.path, f"{node.name}.__init__", constructor, "instance")
 
 
 def _definition(
@@ -384,7 +403,8 @@ def _resolve_through_first_parameter(
     target_kind = _method_kind(target)
     if kind == "class" and target_kind == "instance":
         return None
-    return Target(module.path, f"{owner.name}.{attribute}", target, target_kind != "static")
+    through: Receiver = "class" if kind == "class" else "instance"
+    return Target(module.path, f"{owner.name}.{attribute}", target, through)
 
 
 def _resolve_attribute(
@@ -411,7 +431,7 @@ def _resolve_attribute(
     target = _member(owner, attribute)
     if target is None or _method_kind(target) == "instance":
         return None
-    return Target(home.path, f"{owner.name}.{attribute}", target, _method_kind(target) == "class")
+    return Target(home.path, f"{owner.name}.{attribute}", target, "class")
 
 
 def _member(owner: ast.ClassDef, name: str) -> FunctionNode | None:

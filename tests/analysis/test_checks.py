@@ -214,3 +214,27 @@ def test_a_call_the_code_expects_to_fail_is_not_a_finding(git_repo: GitRepoFacto
         "    try:\n        take(1, [], 2)\n    except TypeError:\n        pass\n",
     )
     assert _checks(repo) == []
+
+
+def test_a_method_made_static_keeps_its_callers_arguments_in_place(
+    git_repo: GitRepoFactory,
+) -> None:
+    """``self.f(a)`` passed ``a`` as the second parameter before and as the first after."""
+    repo = git_repo()
+    repo.write(
+        "box.py",
+        "class Box:\n    def size(self, items):\n        return len(items)\n\n"
+        "    def report(self, items):\n        return self.size(items) + 1\n",
+    )
+    repo.commit("base")
+    _change(
+        repo,
+        "box.py",
+        "    def size(self, items):",
+        "    @staticmethod\n    def size(items):",
+    )
+    assert _checks(repo) == []
+    _change(repo, "box.py", "    def size(items):", "    def size(items, extra):")
+    (finding,) = _checks(repo)
+    assert finding.rule == check_rule("caller-arguments")
+    assert "missing a required argument: 'extra'" in finding.message
