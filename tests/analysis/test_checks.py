@@ -202,8 +202,7 @@ def test_a_call_the_code_expects_to_fail_is_not_a_finding(git_repo: GitRepoFacto
     repo = _repo(git_repo)
     repo.write(
         "tests/test_util.py",
-        "import pytest\nfrom pkg.util import take\n\n\ndef test_bad_calls():\n"
-        "    pass\n",
+        "import pytest\nfrom pkg.util import take\n\n\ndef test_bad_calls():\n    pass\n",
     )
     repo.commit("a test module")
     _change(
