@@ -7,6 +7,7 @@ and a typo in a settings file is an error, not a silently ignored key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mythos_review.errors import UsageError
+from mythos_review.types import CATEGORIES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,7 +40,21 @@ def hook_time_budget(environ: Mapping[str, str]) -> float | None:
     return None
 
 
-"""The values of the ``backend`` setting (``model/select.py`` resolves them)."""
+_ANALYZER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class AnalyzerCommand:
+    """An analyzer that writes SARIF, run on the copies of each side of the change
+    (``analysis/sarif.py``). Its rule ids are ``<name>/<the tool's rule id>``."""
+
+    name: str
+    command: tuple[str, ...]
+    """The program and its arguments; ``{dir}`` is the folder of copies, ``{files}`` (alone)
+    the changed files in it, ``{output}`` a file to write SARIF to (else stdout is read)."""
+    category: str = "other"
+    """The category of its findings (one of ``types.CATEGORIES``)."""
+    timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,13 @@ class Settings:
     root. A missing file means an empty baseline."""
     template_dir: str | None = None
     """A folder whose templates override the shipped ones (same file names)."""
+    analysis: bool = True
+    """Run ruff and the index checks on the change (no model needed): their new diagnostics
+    on changed lines become findings and evidence."""
+    analyzers: tuple[AnalyzerCommand, ...] = ()
+    """More analyzers that write SARIF. A settings file is part of the repository under
+    review, so these run only when ``MYTHOS_ALLOW_ANALYZERS`` names their program
+    (``analysis/trust.py``)."""
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -110,6 +133,10 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 def _coerce(name: str, value: Any) -> Any:
     """Turn TOML values into the field's type; reject what cannot be one."""
     default = getattr(Settings(), name)
+    if name == "analyzers":
+        if not isinstance(value, list):
+            raise UsageError("setting 'analyzers' must be a list of tables")
+        return tuple(_analyzer_command(entry) for entry in value)
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise UsageError(f"setting {name!r} must be a list of strings")
@@ -125,6 +152,31 @@ def _coerce(name: str, value: Any) -> Any:
         kind = " or ".join(t.__name__ for t in expected)
         raise UsageError(f"setting {name!r} must be a {kind}, got {value!r}")
     return value
+
+
+def _analyzer_command(entry: Any) -> AnalyzerCommand:
+    """One ``[[analyzers]]`` table: ``name``, ``command``, optional ``category``, ``timeout``."""
+    if not isinstance(entry, dict):
+        raise UsageError("each entry of 'analyzers' must be a table with name and command")
+    unknown = set(entry) - {"name", "command", "category", "timeout"}
+    if unknown:
+        raise UsageError(f"analyzer settings do not know {', '.join(sorted(unknown))}")
+    name, command = entry.get("name"), entry.get("command")
+    if not isinstance(name, str) or not _ANALYZER_NAME.match(name):
+        raise UsageError(f"an analyzer needs a name of letters, digits, '.', '_', '-': {name!r}")
+    if (
+        not isinstance(command, list)
+        or not command
+        or not all(isinstance(part, str) and part for part in command)
+    ):
+        raise UsageError(f"analyzer {name!r} needs a command: a non-empty list of strings")
+    category = entry.get("category", "other")
+    if category not in CATEGORIES:
+        raise UsageError(f"analyzer {name!r}: category must be one of {', '.join(CATEGORIES)}")
+    timeout = entry.get("timeout", 120.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise UsageError(f"analyzer {name!r}: timeout must be a positive number of seconds")
+    return AnalyzerCommand(name, tuple(command), category, float(timeout))
 
 
 def _read_table(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from mythos_review.analysis.analyze import Analysis, analyze_change
 from mythos_review.code.units import units_for_changeset
 from mythos_review.config import Settings
 from mythos_review.context.pack import Packer
@@ -21,6 +22,7 @@ from mythos_review.model.devices import detect_device
 from mythos_review.model.select import LazyBackend, ModelChoice
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.review.cache import AnswerCache
+from mythos_review.review.findings import analysis_finding, dedupe
 from mythos_review.review.runner import PassRunner, QuestionQueue, RunPolicy
 from mythos_review.tokens import TokenCounter
 from mythos_review.types import (
@@ -63,7 +65,19 @@ class Planned:
     languages: Mapping[str, str]
 
 
+def _analyzed(
+    result: ReviewResult, index: Index, settings: Settings
+) -> tuple[ReviewResult, Analysis]:
+    """Analyzers and index checks, no model: their findings join the result (so a dry run
+    reports them too) and their evidence goes to the units' prompts."""
+    analysis = analyze_change(result.changeset, result.units, settings, index)
+    findings = tuple(analysis_finding(found) for found in analysis.findings)
+    notes = (*result.notes, *analysis.notes)
+    return replace(result, findings=(*result.findings, *findings), notes=notes), analysis
+
+
 def _plan(result: ReviewResult, index: Index, settings: Settings, counter: TokenCounter) -> Planned:
+    result, analysis = _analyzed(result, index, settings)
     files = {change.path: change for change in result.changeset.files}
     retriever = Retriever(index, settings)
     budget = prompt_budget(settings)
@@ -71,9 +85,11 @@ def _plan(result: ReviewResult, index: Index, settings: Settings, counter: Token
 
     def evidence_for(unit: ChangeUnit) -> UnitEvidence:
         evidence = retriever.retrieve(unit, files[unit.path])
-        if repo_map is None:
-            return evidence
-        return replace(evidence, candidates=(*evidence.candidates, repo_map))
+        return replace(
+            evidence,
+            required=(*evidence.required, *analysis.items_for(unit)),
+            candidates=(*evidence.candidates, repo_map) if repo_map else evidence.candidates,
+        )
 
     languages = FenceLanguages()
     packer = Packer(
@@ -162,12 +178,13 @@ def review(
         finally:
             if shared_backend is None:
                 backend.close()
+    findings, duplicates = dedupe([*planned.result.findings, *report.findings])
     return replace(
         planned.result,
         notes=(*planned.result.notes, *report.notes),
         passes=tuple(report.passes),
-        findings=tuple(report.findings),
-        dropped=tuple(report.dropped),
+        findings=tuple(findings),
+        dropped=(*report.dropped, *duplicates),
         outcomes=tuple(report.outcomes),
         model=choice.identity,
     )

@@ -205,7 +205,9 @@ class ChangeUnit:
     """Why the changed lines were mapped here, for ``--explain``."""
 
 
-EvidenceRole = Literal["unit", "hunk", "caller", "callee", "test", "map"]
+EvidenceRole = Literal["unit", "hunk", "analysis", "caller", "callee", "test", "map"]
+"""``analysis``: a diagnostic an analyzer or an index check found without the model
+(``analysis/``), with the lines it points at."""
 
 EvidenceSize = Literal["signature", "lines", "excerpt", "whole"]
 """How much of a piece of evidence is shown, smallest first: its header; the header and the
@@ -282,7 +284,8 @@ CATEGORIES = ("bug", "security", "performance", "error-handling", "api-contract"
 
 @dataclass(frozen=True)
 class Finding:
-    """A defect the model reported that survived grounding: it points at lines it was shown."""
+    """A defect the model reported that survived grounding (it points at lines it was shown),
+    or one an analyzer found (``rule`` set, verified by construction)."""
 
     path: str
     start_line: int
@@ -301,10 +304,14 @@ class Finding:
     baselines and SARIF ``partialFingerprints``."""
     pass_number: int
     verified: bool = False
-    """Confirmed by a second, narrower question to the model; only verified findings can fail
-    a commit (``--fail-on``); the rest are reported as unverified."""
+    """Confirmed by a second, narrower question to the model, or found by an analyzer (true by
+    construction); only verified findings can fail a commit (``--fail-on``); the rest are
+    reported as unverified."""
     verification: str = ""
     """What the verification said, or why it did not run."""
+    rule: str | None = None
+    """The rule of an analyzer's finding (``ruff/F821``, ``mythos-check/call-arguments``);
+    None for the model's findings, whose rule is their category's (``review/rules.py``)."""
 
 
 @dataclass(frozen=True)

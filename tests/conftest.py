@@ -138,3 +138,24 @@ def reviewed(pricing_repo: GitRepo) -> ReviewResult:
     from tests.pricing_project import reviewed_result
 
     return reviewed_result(pricing_repo)
+
+
+@pytest.fixture
+def orders_repo(git_repo: GitRepoFactory) -> GitRepo:
+    """A committed module and a staged change the analyzers flag (``tests/analysis_project``)."""
+    from tests.analysis_project import CHANGED_ORDERS, ORDERS
+
+    repo = git_repo()
+    repo.write("orders.py", ORDERS)
+    repo.commit("base")
+    repo.write("orders.py", CHANGED_ORDERS)
+    repo.stage()
+    return repo
+
+
+@pytest.fixture
+def analyzed(orders_repo: GitRepo) -> ReviewResult:
+    """A dry run of the staged orders change: two analyzer findings, no model."""
+    from tests.analysis_project import analyzed_result
+
+    return analyzed_result(orders_repo)

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("diffs",),
     ("code",),
     ("index",),
+    ("analysis",),
     ("prompt",),
     ("context",),
     ("model",),

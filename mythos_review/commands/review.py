@@ -82,8 +82,8 @@ def perform(
                 index_progress,
                 passes,
             )
-        baseline = load_baseline(baseline_path(root, settings.baseline))
-        result = apply_suppressions(result, baseline)
+    # A dry run has findings too (the analyzers'), so both are filtered the same way.
+    result = apply_suppressions(result, load_baseline(baseline_path(root, settings.baseline)))
     if args.explain:
         sys.stderr.write(explain.render(result, show_prompt=args.show_prompt))
     options = options or report_options(args)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mythos_review.errors import UsageError
 from mythos_review.files import write_text_atomically
-from mythos_review.review.rules import rule_for
+from mythos_review.review.rules import rule_of
 from mythos_review.types import Finding
 
 BASELINE_VERSION = 1
@@ -67,7 +67,7 @@ def load_baseline(path: Path) -> dict[str, BaselineEntry]:
 def baseline_entry(finding: Finding) -> BaselineEntry:
     return BaselineEntry(
         fingerprint=finding.fingerprint,
-        rule=rule_for(finding.category).id,
+        rule=rule_of(finding).id,
         path=finding.path,
         symbol=finding.symbol,
         title=finding.title,

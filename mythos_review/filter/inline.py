@@ -1,11 +1,12 @@
 """Inline ignore comments: ``mythos: ignore`` (every rule) or ``mythos: ignore[bug, security]``
-on a finding's line or the line above it, in any language's comment syntax."""
+(an analyzer's rule by its whole id: ``mythos: ignore[ruff/F841]``) on a finding's line or the
+line above it, in any language's comment syntax."""
 
 from __future__ import annotations
 
 import re
 
-from mythos_review.review.rules import rule_for
+from mythos_review.review.rules import rule_of
 from mythos_review.types import Finding
 
 _IGNORE = re.compile(r"mythos:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
@@ -34,6 +35,6 @@ def inline_ignore(finding: Finding, text: str | None) -> str | None:
         rules = _ignored_rules(lines[number - 1])
         if rules is None:
             continue
-        if not rules or rule_for(finding.category).id.removeprefix("mythos/") in rules:
+        if not rules or rule_of(finding).id.lower().removeprefix("mythos/") in rules:
             return f"`mythos: ignore` comment at {finding.path}:{number}"
     return None

@@ -347,6 +347,15 @@ class Index:
         )
         return [_chunk(row) for row in rows]
 
+    def file_text(self, path: str) -> str | None:
+        """A file's text as the index read it; None when the file is not indexed (unknown,
+        or skipped as binary or generated). Lets analysis parse a caller's or a callee's
+        whole module without opening the work tree."""
+        rows = self._query(
+            "SELECT content FROM files WHERE path = ? AND skip_reason IS NULL", (path,)
+        )
+        return str(rows[0][0]) if rows else None
+
     def chunk(self, chunk_id: int) -> Chunk | None:
         """A chunk by id (``Chunk.parent_id`` leads here)."""
         return self._chunks_by_id([chunk_id]).get(chunk_id)

@@ -34,6 +34,11 @@ SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECTION_ORDER: tuple[tuple[EvidenceRole, str, str], ...] = (
     ("hunk", "The diff", "Removed lines start with -, added lines with +."),
     ("unit", "Changed code after the change", "Lines marked + were added or changed."),
+    (
+        "analysis",
+        "Analyzer diagnostics",
+        "Found without the model (ruff, checks against the index); each is new in this change.",
+    ),
     ("callee", "Definitions the changed code uses", ""),
     ("caller", "Callers of the changed code", ""),
     ("test", "Tests", ""),

@@ -9,7 +9,7 @@ from typing import Any
 from mythos_review import __version__
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.outcomes import lost_findings
-from mythos_review.review.rules import rule_for
+from mythos_review.review.rules import rule_of
 from mythos_review.types import (
     SEVERITIES,
     ChangeUnit,
@@ -85,7 +85,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "end_line": finding.end_line,
         "severity": finding.severity,
         "category": finding.category,
-        "rule": rule_for(finding.category).id,
+        "rule": rule_of(finding).id,
         "title": finding.title,
         "message": finding.message,
         "evidence": finding.evidence,

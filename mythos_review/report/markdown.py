@@ -33,7 +33,7 @@ from mythos_review.report.locations import (
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.outcomes import problem
 from mythos_review.report.text import describe_unit, printable, suppressed_counts
-from mythos_review.review.rules import rule_for
+from mythos_review.review.rules import rule_of
 from mythos_review.types import SEVERITIES, Finding, ReviewResult
 
 _ENVIRONMENT = jinja2.Environment(
@@ -333,7 +333,7 @@ def finding_body(finding: Finding, result: ReviewResult, options: ReportOptions)
         "verified": finding.verified,
         "title": escape_title(finding.title),
         "location": location_markdown(finding, result, options),
-        "rule_id": inline_code(rule_for(finding.category).id),
+        "rule_id": inline_code(rule_of(finding).id),
         "symbol": inline_code(finding.symbol) if finding.symbol else "",
         "message": escape_text(finding.message),
         "supporting": [
@@ -471,7 +471,7 @@ def render(result: ReviewResult, options: ReportOptions) -> str:
     """The report, at most ``options.max_chars`` characters long, never cut inside a block:
     findings in full while they fit, then one line each, then a count of the rest."""
     limit = options.max_chars
-    findings = report_order(result.findings) if result.model is not None else []
+    findings = report_order(result.findings)
     tail_reserve = len("\n" + MORE_FINDINGS.format(count=len(findings)))
     header_limit = limit - (len(FINDINGS_HEADING) + tail_reserve if findings else 0)
     header = _fitting_header(result, header_limit)

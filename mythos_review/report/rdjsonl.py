@@ -15,7 +15,7 @@ from mythos_review.prompt.render import fence_for
 from mythos_review.report.markdown import defuse_mentions, suggestion_for
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.text import describe_finding
-from mythos_review.review.rules import rule_for
+from mythos_review.review.rules import rule_of
 from mythos_review.types import Finding, ReviewResult
 
 SOURCE = {"name": "mythos-review"}
@@ -53,7 +53,7 @@ def diagnostic(finding: Finding, result: ReviewResult) -> dict[str, Any]:
         "location": {"path": finding.path, "range": lines},
         "severity": severity_for(finding),
         "source": SOURCE,
-        "code": {"value": rule_for(finding.category).id},
+        "code": {"value": rule_of(finding).id},
         "original_output": "\n".join(describe_finding(finding)),
     }
     if suggestion is not None:
@@ -63,10 +63,8 @@ def diagnostic(finding: Finding, result: ReviewResult) -> dict[str, Any]:
 
 def render(result: ReviewResult, options: ReportOptions) -> str:
     """One JSON object per reportable finding; suppressed ones are left out, and a dry run
-    (no model asked) is empty."""
+    (no model asked) has the analyzers' findings only."""
     del options  # the same lines wherever they go
-    if result.model is None:
-        return ""
     return "".join(
         json.dumps(diagnostic(finding, result), ensure_ascii=False) + "\n"
         for finding in result.findings

@@ -37,8 +37,9 @@ from mythos_review.report.locations import (
 )
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.outcomes import lost_findings, problem
-from mythos_review.review.rules import RULES, Rule, rule_for
+from mythos_review.review.rules import RULES, Rule, rule_of
 from mythos_review.types import (
+    SEVERITIES,
     EvidenceItem,
     Finding,
     ReviewResult,
@@ -64,6 +65,8 @@ GZIP_LEVEL = 6
 PRECISION = "medium"
 """How often a rule's results are true. A language model's findings are never "high": even
 verified ones come from a second question to the same model."""
+ANALYZER_PRECISION = "high"
+"""An analyzer's rule, reported only where the change made its diagnostic new."""
 SECURITY_SEVERITY = "5.5"
 """GitHub's security score for the security rule (4.0-6.9 reads as "medium"). It can only be
 set per rule, and an unconfirmed model finding should not trip the default "high or higher"
@@ -147,13 +150,15 @@ def _ranked(result: ReviewResult) -> list[_Reported]:
     )
 
 
-def _rule_descriptor(category: str, rule: Rule) -> Any:
-    level = _RULE_LEVELS.get(category, "warning")
+def _rule_descriptor(rule: Rule, level: str) -> Any:
+    """A ``reportingDescriptor``; an analyzer's rule names its analyzer in ``properties``."""
     properties: dict[str, object] = {
-        "precision": PRECISION,
+        "precision": ANALYZER_PRECISION if rule.analyzer else PRECISION,
         "tags": list(rule.tags),
         "problem.severity": _PROBLEM_SEVERITIES[level],
     }
+    if rule.analyzer:
+        properties["analyzer"] = rule.analyzer
     if "security" in rule.tags:
         properties["security-severity"] = SECURITY_SEVERITY
     return sarif_om.ReportingDescriptor(
@@ -164,9 +169,28 @@ def _rule_descriptor(category: str, rule: Rule) -> Any:
         help=sarif_om.MultiformatMessageString(
             text=rule.help, markdown=f"**{rule.short_description}.**\n\n{rule.help}"
         ),
+        help_uri=rule.help_uri,
         default_configuration=sarif_om.ReportingConfiguration(level=level),
         properties=properties,
     )
+
+
+def _rules(result: ReviewResult) -> list[Any]:
+    """Every category rule, then each analyzer rule a reported finding names (by id), at the
+    level of its most severe finding."""
+    descriptors = [
+        _rule_descriptor(rule, _RULE_LEVELS.get(category, "warning"))
+        for category, rule in RULES.items()
+    ]
+    used: dict[str, tuple[Rule, str]] = {}
+    for finding in sorted(
+        (*result.findings, *(entry.finding for entry in result.suppressed)),
+        key=lambda f: SEVERITIES.index(f.severity),
+    ):
+        if finding.rule is not None and finding.rule not in used:
+            used[finding.rule] = (rule_of(finding), _RESULT_LEVELS[finding.severity])
+    descriptors.extend(_rule_descriptor(*used[rule_id]) for rule_id in sorted(used))
+    return descriptors
 
 
 def artifact_uri(path: str) -> str:
@@ -211,7 +235,7 @@ def _evidence_label(item: EvidenceItem) -> str:
 def _message(finding: Finding, evidence: Sequence[EvidenceItem]) -> str:
     """The title as the first sentence (GitHub shows only that where space is short), then
     the explanation, links to the callers and tests, and whether it was verified."""
-    title = finding.title.strip() or rule_for(finding.category).short_description
+    title = finding.title.strip() or rule_of(finding).short_description
     sentences = [title if title.endswith((".", "!", "?")) else f"{title}."]
     if finding.message.strip():
         sentences.append(finding.message.strip())
@@ -234,7 +258,7 @@ def _result(
     rule_indexes: dict[str, int],
 ) -> Any:
     finding = reported.finding
-    rule = rule_for(finding.category)
+    rule = rule_of(finding)
     start, end = primary_region(finding, added)
     evidence = supporting_evidence(finding, review)
     related = [
@@ -287,9 +311,8 @@ def _run_notifications(result: ReviewResult) -> list[Any]:
     """What the reader of the log should know about how complete the review was."""
     notices: list[Any] = []
     if result.model is None:
-        notices.append(
-            _notification("dry run: no model reviewed the change, so there are no results", "note")
-        )
+        results = "the results are the analyzers' alone" if result.findings else "no results"
+        notices.append(_notification(f"dry run: no model reviewed the change; {results}", "note"))
     notices.extend(_notification(note) for note in result.notes)
     units = {
         review_pass.number: ", ".join(f"{u.path}:{u.symbol}" for u in review_pass.units)
@@ -379,8 +402,8 @@ def render_capped(
 ) -> str:
     """The SARIF log with at most ``max_results`` results and at most ``max_gzip_bytes``
     gzipped, dropping the lowest-ranked results first and saying how many went."""
-    rules = [_rule_descriptor(category, rule) for category, rule in RULES.items()]
-    rule_indexes = {rule.id: index for index, rule in enumerate(RULES.values())}
+    rules = _rules(result)
+    rule_indexes = {rule.id: index for index, rule in enumerate(rules)}
     added = added_lines(result.changeset)
     ranked = _ranked(result)
     results = [to_json(_result(item, result, added, rule_indexes)) for item in ranked[:max_results]]

@@ -111,6 +111,9 @@ def render(result: ReviewResult, options: ReportOptions) -> str:
         lines = ["nothing to review"]
     elif result.model is None:
         lines = [describe_unit(unit) for unit in result.units]
+        lines.extend(
+            line for finding in result.findings for line in describe_finding(finding, options.color)
+        )
     else:
         lines = [
             line for finding in result.findings for line in describe_finding(finding, options.color)

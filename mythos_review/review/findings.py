@@ -1,5 +1,5 @@
-"""Findings as reported: their content fingerprint, one per place (dedupe), and the
-verification note a narrower question added."""
+"""Findings as reported: their content fingerprint, one per place (dedupe), the
+verification note a narrower question added, and analyzers' findings made into findings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
+from mythos_review.analysis.base import AnalysisFinding
 from mythos_review.types import SEVERITIES, DroppedFinding, Finding
 
 
@@ -70,3 +71,26 @@ def dedupe(findings: Iterable[Finding]) -> tuple[list[Finding], list[DroppedFind
 
 def with_verification(finding: Finding, verified: bool, note: str) -> Finding:
     return replace(finding, verified=verified, verification=note)
+
+
+def analysis_finding(found: AnalysisFinding) -> Finding:
+    """An analyzer's or an index check's finding: verified by construction (no model is
+    asked, the analyzer is the evidence), filed under its own rule, fingerprinted from its
+    rule, message and code like any finding, and in no pass (``pass_number`` 0)."""
+    return Finding(
+        path=found.path,
+        start_line=found.start_line,
+        end_line=found.end_line,
+        severity=found.rule.severity,
+        category=found.rule.category,
+        title=found.title,
+        message=found.message,
+        evidence=found.quoted,
+        fix=None,
+        symbol=found.symbol,
+        fingerprint=fingerprint(found.path, found.symbol, found.identity),
+        pass_number=0,
+        verified=True,
+        verification=f"found by {found.rule.analyzer}, without the model",
+        rule=found.rule.id,
+    )

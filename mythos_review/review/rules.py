@@ -1,4 +1,5 @@
-"""The rules findings are filed under: one stable id per finding category.
+"""The rules findings are filed under: one stable id per finding category for the model's
+findings, and the analyzer's own rule (``ruff/F821``) for an analyzer's.
 
 SARIF ``ruleId``s, reviewdog ``code``s, inline ``mythos: ignore[rule]`` comments and the
 markdown report all name findings by these ids, so they must never be renamed: code scanning
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mythos_review.types import CATEGORIES
+from mythos_review.analysis.rules import known_rule
+from mythos_review.types import CATEGORIES, Finding
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class Rule:
     full_description: str
     help: str
     tags: tuple[str, ...]
+    analyzer: str | None = None
+    """The analyzer whose rule it is; None for the model's category rules."""
+    help_uri: str | None = None
 
 
 _DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
@@ -86,3 +91,36 @@ assert set(RULES) == set(CATEGORIES), "every finding category needs a rule"
 def rule_for(category: str) -> Rule:
     """The rule of a finding's category; unknown categories are filed under ``other``."""
     return RULES.get(category, RULES["other"])
+
+
+def rule_of(finding: Finding) -> Rule:
+    """The rule a finding is filed under: its own when an analyzer found it, else its
+    category's."""
+    if finding.rule is None:
+        return rule_for(finding.category)
+    return analyzer_rule(finding.rule, finding.category)
+
+
+def analyzer_rule(rule_id: str, category: str) -> Rule:
+    """An analyzer's rule, described from what the built-in analyzers know of it, or from its
+    id alone for a configured analyzer."""
+    analyzer, _, code = rule_id.partition("/")
+    known = known_rule(rule_id)
+    name = known.name if known is not None else code
+    words = name.replace("-", " ").replace("_", " ").replace(".", " ")
+    short = f"{words[:1].upper()}{words[1:]} ({analyzer} {code})" if name != code else rule_id
+    full = known.description if known is not None and known.description else f"{analyzer}: {code}"
+    return Rule(
+        id=rule_id,
+        name="".join(part[:1].upper() + part[1:] for part in f"{analyzer} {words}".split()),
+        short_description=short,
+        full_description=full,
+        help=(
+            f"{full} Reported by {analyzer} without the model, only where the change made it "
+            "new. Suppress one occurrence with a `mythos: ignore[" + rule_id + "]` comment on "
+            "or above the line, or all current findings with `mythos baseline`."
+        ),
+        tags=("mythos-review", "analyzer", analyzer, category),
+        analyzer=analyzer,
+        help_uri=known.help_uri if known is not None else None,
+    )

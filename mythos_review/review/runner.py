@@ -470,8 +470,9 @@ class PassRunner:
 
     def _repack(self, review_pass: ReviewPass, extra: list[EvidenceItem]) -> ReviewPass:
         """The pass again, with what the model asked for ranked above other context."""
-        required = tuple(item for item in review_pass.items if item.role in ("unit", "hunk"))
-        others = [item for item in review_pass.items if item.role not in ("unit", "hunk")]
+        kept = ("unit", "hunk", "analysis")
+        required = tuple(item for item in review_pass.items if item.role in kept)
+        others = [item for item in review_pass.items if item.role not in kept]
         others += [omitted.item for omitted in review_pass.omitted]
         request = PackRequest(
             number=review_pass.number,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mythos_review.cli import main
-from mythos_review.errors import EXIT_OK, EXIT_USAGE
+from mythos_review.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory
@@ -64,6 +64,34 @@ def test_a_staged_method_change_names_the_method_and_its_lines(
     roles = {item["role"] for item in review_pass["context"]}
     assert {"unit", "hunk", "test"} <= roles
     assert document["findings"] == [] and document["model"] is None
+
+
+def test_a_dry_run_reports_the_analyzers_findings_and_they_can_fail_it(
+    orders_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "review", "-C", str(orders_repo.path), "--dry-run",
+                          "--format", "json")  # fmt: skip
+    assert code == EXIT_FINDINGS
+    assert "ruff F821: Undefined name `ordr`" in err
+    document = json.loads(out)
+    assert {(f["rule"], f["severity"], f["verified"]) for f in document["findings"]} == {
+        ("ruff/F821", "high", True),
+        ("ruff/B006", "low", True),
+    }
+    assert document["model"] is None
+    roles = [item["role"] for p in document["passes"] for item in p["context"]]
+    assert "analysis" in roles
+    ignored = (
+        (orders_repo.path / "orders.py")
+        .read_text()
+        .replace('{ordr}"', '{ordr}"  # mythos: ignore[ruff/F821]')
+    )
+    orders_repo.write("orders.py", ignored)
+    orders_repo.stage()
+    code, out, _ = _run(capsys, "review", "-C", str(orders_repo.path), "--dry-run",
+                        "--format", "json")  # fmt: skip
+    assert code == EXIT_OK
+    assert [s["rule"] for s in json.loads(out)["suppressed"]] == ["ruff/F821"]
 
 
 def test_explain_goes_to_stderr_and_text_to_stdout(

@@ -93,3 +93,26 @@ def test_a_missing_baseline_is_empty_and_a_broken_one_is_a_clear_error(tmp_path:
     foreign.write_text(json.dumps({"version": 99, "findings": []}))
     with pytest.raises(UsageError, match="not a version 1 mythos baseline"):
         load_baseline(foreign)
+
+
+@pytest.mark.parametrize(
+    ("comment", "suppressed"),
+    [
+        ("  # mythos: ignore[ruff/F821]", {"ruff/F821"}),
+        ("  # mythos: ignore[RUFF/f821, bug]", {"ruff/F821"}),
+        ("  # mythos: ignore", {"ruff/F821"}),
+        ("  # mythos: ignore[bug]", set()),
+        ("  # mythos: ignore[F821]", set()),
+    ],
+)
+def test_an_analyzers_finding_is_ignored_by_its_whole_rule_id(
+    orders_repo: GitRepo, comment: str, suppressed: set[str]
+) -> None:
+    from tests.analysis_project import CHANGED_ORDERS, analyzed_result
+
+    orders_repo.write("orders.py", CHANGED_ORDERS.replace('{ordr}"', '{ordr}"' + comment))
+    orders_repo.stage()
+    result = apply_suppressions(analyzed_result(orders_repo), {})
+    assert {s.finding.rule for s in result.suppressed} == suppressed
+    assert "ruff/B006" in {f.rule for f in result.findings}
+    assert {baseline_entry(f).rule for f in result.findings} >= {"ruff/B006"}

@@ -129,6 +129,11 @@ def test_positions_and_files(index: Index) -> None:
     }
 
 
+def test_a_files_text_is_what_the_index_read(index: Index, sample_repo: GitRepo) -> None:
+    assert index.file_text("app/auth.py") == (sample_repo.path / "app/auth.py").read_text()
+    assert index.file_text("app/nope.py") is None
+
+
 def test_stats_count_what_is_there(index: Index) -> None:
     stats = index.stats()
     assert (stats.files, stats.indexed_files) == (5, 5)

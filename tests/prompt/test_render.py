@@ -77,6 +77,20 @@ def test_user_turn_groups_evidence_by_role_in_a_fixed_order() -> None:
     assert "`Calc.total` (method) in `pkg/mod.py`, lines 10-12" in user
 
 
+def test_analyzer_diagnostics_follow_the_changed_code_with_their_words_and_lines() -> None:
+    renderer = PromptRenderer()
+    unit = _item(((10, "def total(self):"), (11, "    return x")))
+    diagnostic = _item(
+        ((0, "ruff F821: Undefined name `x` at line 11"), (11, "    return x")), role="analysis"
+    )
+    caller = _item(((30, "calc.total()"),), role="caller")
+    user = renderer.render_user([_unit()], [caller, diagnostic, unit])
+    changed, found = user.index("Changed code after the change"), user.index("Analyzer diagnostics")
+    assert changed < found < user.index("Callers of the changed code")
+    assert "   | ruff F821: Undefined name `x` at line 11\n11+ |     return x" in user
+    assert "Analyzer diagnostics" not in renderer.render_user([_unit()], [caller, unit])
+
+
 def test_review_task_names_every_field_the_schema_bounds_and_the_need_more_context_rule() -> None:
     renderer = PromptRenderer()
     task = renderer.review_task

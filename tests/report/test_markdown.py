@@ -315,6 +315,17 @@ def test_dry_run_says_no_model_was_asked_and_lists_the_units(reviewed: ReviewRes
     assert "### Findings" not in document and "|" not in document
 
 
+def test_a_dry_run_shows_the_analyzers_findings_under_their_rules(
+    analyzed: ReviewResult,
+) -> None:
+    document = markdown.render(analyzed, ReportOptions())
+
+    assert "**Dry run**: no model was asked." in document
+    assert "**2 findings** from the analyzers, which need no model." in document
+    assert "### Findings" in document
+    assert "`ruff/F821`" in document and "`ruff/B006`" in document
+
+
 def test_a_review_without_findings_says_so(reviewed: ReviewResult) -> None:
     document = markdown.render(with_findings(reviewed), ReportOptions())
 

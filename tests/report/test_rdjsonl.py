@@ -131,7 +131,17 @@ def test_suppressed_findings_are_not_emitted(reviewed: ReviewResult) -> None:
 
 
 def test_dry_run_is_empty(reviewed: ReviewResult) -> None:
-    assert rdjsonl.render(replace(reviewed, model=None), ReportOptions()) == ""
+    assert rdjsonl.render(replace(reviewed, model=None, findings=()), ReportOptions()) == ""
+
+
+def test_a_dry_run_emits_the_analyzers_findings_under_their_own_rules(
+    analyzed: ReviewResult,
+) -> None:
+    found = [json.loads(line) for line in rdjsonl.render(analyzed, ReportOptions()).splitlines()]
+    assert {(d["code"]["value"], d["severity"]) for d in found} == {
+        ("ruff/B006", "INFO"),
+        ("ruff/F821", "ERROR"),
+    }
 
 
 def test_mentions_in_the_message_do_not_ping(reviewed: ReviewResult) -> None:

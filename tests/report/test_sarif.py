@@ -256,6 +256,33 @@ def test_a_dry_run_or_a_review_without_findings_is_a_valid_log_with_no_results(
     assert bool(notes) is dry_run and all("dry run" in note for note in notes)
 
 
+def test_an_analyzers_findings_have_a_rule_of_their_own_naming_the_analyzer(
+    analyzed: ReviewResult, schema_validator: Validator
+) -> None:
+    run = _run(_log(analyzed, schema_validator))
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == [
+        *(rule.id for rule in RULES.values()),
+        "ruff/B006",
+        "ruff/F821",
+    ]
+    undefined = rules[-1]
+    assert undefined["name"] == "RuffUndefinedName"
+    assert undefined["helpUri"] == "https://docs.astral.sh/ruff/rules/undefined-name/"
+    assert undefined["defaultConfiguration"]["level"] == "error"
+    assert undefined["properties"]["analyzer"] == "ruff"
+    assert undefined["properties"]["precision"] == "high"
+    assert rules[-2]["defaultConfiguration"]["level"] == "note"  # B006 is low
+    results = {result["ruleId"]: result for result in run["results"]}
+    assert set(results) == {"ruff/B006", "ruff/F821"}
+    for rule_id, result in results.items():
+        assert rules[result["ruleIndex"]]["id"] == rule_id
+        assert result["properties"]["verified"] is True
+    assert "(unverified)" not in results["ruff/F821"]["message"]["text"]
+    notes = [n["message"]["text"] for n in _notices(run) if n["level"] == "note"]
+    assert notes == ["dry run: no model reviewed the change; the results are the analyzers' alone"]
+
+
 def test_failed_and_truncated_passes_and_notes_become_notifications(
     reviewed: ReviewResult, schema_validator: Validator
 ) -> None:

@@ -153,3 +153,13 @@ def test_a_closed_stream_gets_no_colour() -> None:
     stream.close()
 
     assert text.wants_color(stream, {}) is False
+
+
+def test_a_dry_run_lists_the_units_then_the_analyzers_findings(analyzed: ReviewResult) -> None:
+    lines = text.render(analyzed, ReportOptions()).splitlines()
+    assert lines[0].startswith("orders.py:1-")
+    assert "orders.py:6: high: ruff F821: Undefined name `ordr`" in lines
+    assert (
+        "orders.py:1: low: ruff B006: Do not use mutable data structures for argument defaults"
+        in lines
+    )
