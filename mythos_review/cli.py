@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from mythos_review import __version__
-from mythos_review.config import BACKENDS
+from mythos_review.config import BACKENDS, FAIL_LEVELS
 from mythos_review.errors import EXIT_RUNTIME, EXIT_USAGE, MythosError
-from mythos_review.types import SEVERITIES
 
 FORMATS = ("text", "json", "markdown", "sarif", "rdjsonl")
-FAIL_LEVELS = (*SEVERITIES, "never")
 
 
 def _add_repo_flags(parser: argparse.ArgumentParser) -> None:
