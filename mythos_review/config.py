@@ -207,27 +207,45 @@ def parse_settings(name: str, text: str) -> dict[str, Any]:
     return data
 
 
-def read_settings_file(path: Path) -> dict[str, Any]:
+def _decode(name: str, data: bytes) -> str:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read settings from {path}: {error.strerror or error}") from error
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise UsageError(
-            f"cannot read settings from {path}: it is not UTF-8 text (byte {error.start}); "
+            f"cannot read settings from {name}: it is not UTF-8 text (byte {error.start}); "
             "save it as UTF-8"
         ) from error
-    return parse_settings(str(path), text)
 
 
-def _repository_table(repo_root: Path) -> dict[str, Any]:
-    for candidate in SETTINGS_FILES:
-        path = repo_root / candidate
-        if path.is_file():
-            table = read_settings_file(path)
+def read_settings_file(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read settings from {path}: {error.strerror or error}") from error
+    return parse_settings(str(path), _decode(str(path), data))
+
+
+def first_settings_table(read: Callable[[str], bytes | None], where: str) -> dict[str, Any]:
+    """The settings of the first of ``SETTINGS_FILES`` that has any. ``read`` gives a file's
+    bytes (None when there is no such file): from the work tree, or from a commit."""
+    for name in SETTINGS_FILES:
+        data = read(name)
+        if data is not None:
+            table = parse_settings(f"{where}{name}", _decode(f"{where}{name}", data))
             if table:
                 return table
     return {}
+
+
+def _repository_table(repo_root: Path) -> dict[str, Any]:
+    def read(name: str) -> bytes | None:
+        path = repo_root / name
+        return path.read_bytes() if path.is_file() else None
+
+    try:
+        return first_settings_table(read, f"{repo_root}/")
+    except OSError as error:
+        raise UsageError(f"cannot read settings in {repo_root}: {error}") from error
 
 
 def _typed(table: Mapping[str, Any]) -> dict[str, Any]:
