@@ -62,6 +62,16 @@ GitRepoFactory = Callable[..., GitRepo]
 """What the ``git_repo`` fixture is; tests import it under ``TYPE_CHECKING`` only."""
 
 
+@pytest.fixture(autouse=True)
+def user_side(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the real user's config (the hosts they allow): each gets an
+    empty ``$XDG_CONFIG_HOME`` and no ``$MYTHOS_ALLOWED_HOSTS``."""
+    home = tmp_path_factory.mktemp("config-home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("MYTHOS_ALLOWED_HOSTS", raising=False)
+    return home
+
+
 @pytest.fixture
 def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepoFactory:
     """A factory: ``git_repo()`` or ``git_repo("name")`` makes a fresh repository on ``main``.
