@@ -78,8 +78,9 @@ def settings_for(args: argparse.Namespace, repo: GitRepo, repo_root: Path) -> Se
         trusted=_trusted_table(repo, args.config_ref),
         notice=_notice,
     )
-    interactive = sys.stdin.isatty() and sys.stderr.isatty() and args.diff != "-"
-    trust.check_server(settings, os.environ, _ask_on_terminal if interactive else None)
+    if not args.dry_run:  # a dry run sends nothing anywhere
+        interactive = sys.stdin.isatty() and sys.stderr.isatty() and args.diff != "-"
+        trust.check_server(settings, os.environ, _ask_on_terminal if interactive else None)
     return settings
 
 

@@ -43,6 +43,11 @@ def parse_unified_diff(diff: str | bytes) -> tuple[FileChange, ...]:
     Bytes are decoded as UTF-8 with replacement, which never adds or removes a newline, so line
     numbers stay exact. ``new_text`` stays None: the post-image is the caller's business.
     """
+    if isinstance(diff, bytes) and diff.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UsageError(
+            "the diff is UTF-16 text (PowerShell's > writes that); save it as UTF-8, "
+            "e.g. git diff --output=FILE"
+        )
     text = diff.decode("utf-8", errors="replace") if isinstance(diff, bytes) else diff
     lines = list(io.StringIO(_undo_crlf_conversion(text), newline="\n"))
     feed = _LineFeed(lines)
