@@ -121,13 +121,14 @@ def _path_in_evidence(
     raw: Mapping[str, Any], context: GroundingContext, shown: Mapping[str, Any]
 ) -> str:
     """Rule 1: the finding's file was shown (a missing path means the only unit's file)."""
-    path = str(raw.get("path", "")).strip().lstrip("./") if raw.get("path") else ""
+    named = str(raw.get("path", "")).strip() if raw.get("path") else ""
+    path = named.lstrip("./")
     if path in shown:
         return path
     units_paths = {unit.path for unit in context.review_pass.units}
     if not path and len(units_paths) == 1:
         return next(iter(units_paths))
-    raise _Rejected(f"path {path!r} was not in the evidence")
+    raise _Rejected(f"path {named!r} was not in the evidence")
 
 
 def _quoted_lines(raw: Mapping[str, Any], path: str, lines: Mapping[int, str]) -> tuple[int, int]:
