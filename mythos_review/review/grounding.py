@@ -85,9 +85,10 @@ def _locate(quote: str, lines: Mapping[int, str], start: int, end: int) -> tuple
 
 
 def _integer(value: Any) -> int | None:
+    """A line number the model wrote, if it is one (JSON allows ``Infinity`` and ``NaN``)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
