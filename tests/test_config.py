@@ -43,6 +43,8 @@ def _load(tmp_path: Path, text: str | bytes, **overrides: object) -> Settings:
         ("colour = true", "unknown setting 'colour'"),
         ("from_repository = []", "unknown setting 'from_repository'"),
         ("max_passes = ", "cannot read settings from"),
+        ('template_dir = "a\\u0000b"', "'template_dir' holds a NUL character"),
+        ('exclude = ["ok", "a\\u0000"]', "'exclude' holds a NUL character"),
     ],
 )
 def test_a_wrong_value_is_one_clear_usage_error(tmp_path: Path, text: str, message: str) -> None:
