@@ -370,6 +370,17 @@ def corrupt_index_database(ws: Workspace) -> Built:
     return dry_run(repo)
 
 
+@case("git", EXIT_OK, r"the git directory is not writable; keeping the index in .*cache")
+def git_directory_not_writable(ws: Workspace) -> Built:
+    """Where ``.git/mythos`` cannot be made (a read-only git directory; a file in its way works
+    as root too) the state goes to the user's cache."""
+    repo = committed(ws)
+    (repo.path / ".git" / "mythos").write_text("in the way\n")
+    repo.write("a.py", AFTER)
+    repo.stage()
+    return dry_run(repo)
+
+
 @case("git", EXIT_USAGE, r"notes\.db is another SQLite database, not a mythos index; mythos never")
 def index_path_on_a_tracked_database(ws: Workspace) -> Built:
     repo = committed(ws)
