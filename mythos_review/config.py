@@ -135,11 +135,8 @@ def _coerce(name: str, value: Any) -> Any:
     if type(None) in typing.get_args(kind):  # ``int | None``: TOML has no None to give
         kind = next(k for k in typing.get_args(kind) if k is not type(None))
     origin = typing.get_origin(kind)
-    if any(
-        "\0" in text
-        for text in (value if isinstance(value, list) else [value])
-        if isinstance(text, str)
-    ):
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(text, str) and "\0" in text for text in texts):
         raise UsageError(f"setting {name!r} holds a NUL character; no name or path can")
     if origin is tuple:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
