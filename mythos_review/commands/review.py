@@ -107,8 +107,9 @@ def perform(
     choice = choose_model(settings)
     result = replace(result, notes=(*result.notes, *choice.notes))
     if args.dry_run:
-        with progress_bar("indexing") as progress:
-            result = plan_passes(result, root, settings, choice.counter(), progress)
+        if result.units:  # the tokenizer loads only when there is something to count
+            with progress_bar("indexing") as progress:
+                result = plan_passes(result, root, settings, choice.counter(), progress)
     else:
         try:
             with progress_bar("indexing") as index_progress, progress_bar("reviewing") as passes:
