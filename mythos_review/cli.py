@@ -1,4 +1,5 @@
-"""Argument parsing only: each command is a small ``run(args) -> int`` in ``commands/``.
+"""Argument parsing, and the guard around every command: each command is a small
+``run(args) -> int`` in ``commands/``, and whatever it raises ends in a documented exit code.
 
 Command modules are imported lazily so that ``mythos --version`` or a dry run never pays for
 (or depends on) what another command needs.
@@ -7,18 +8,35 @@ Command modules are imported lazily so that ``mythos --version`` or a dry run ne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import platform
+import signal
 import sys
-from collections.abc import Sequence
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from mythos_review import __version__
-from mythos_review.config import BACKENDS
-from mythos_review.errors import EXIT_RUNTIME, EXIT_USAGE, MythosError
-from mythos_review.types import SEVERITIES
+from mythos_review.config import BACKENDS, FAIL_LEVELS, ON_ERROR
+from mythos_review.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_RUNTIME,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    ModelFailure,
+    MythosError,
+    Terminated,
+    escape_controls,
+)
+from mythos_review.files import user_cache_dir, write_text_atomically
+from mythos_review.webapi import redact
 
 FORMATS = ("text", "json", "markdown", "sarif", "rdjsonl")
-FAIL_LEVELS = (*SEVERITIES, "never")
 
 
 def _add_repo_flags(parser: argparse.ArgumentParser) -> None:
@@ -163,6 +181,17 @@ def add_review_flags(review: argparse.ArgumentParser, default_source: str = "--s
         metavar="FILE",
         help="accepted findings to leave out (default: .mythos-baseline.json; see mythos baseline)",
     )
+    review.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        help="when the model or its server fails: fail the run (exit 3, the default) or allow it",
+    )
+    review.add_argument(
+        "--config-ref",
+        metavar="REF",
+        help="take base_url, api_key_env, template_dir and index_path from the settings file "
+        "of this commit, not the work tree's (CI: the pull request's base)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -280,18 +309,94 @@ def _add_eval_flags(parser: argparse.ArgumentParser, *, runs_model: bool) -> Non
     )
 
 
+SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+"""Environment variables whose names hold one of these are kept out of the crash log."""
+
+
+def _secrets(environ: dict[str, str]) -> list[str]:
+    return [
+        value
+        for name, value in environ.items()
+        if len(value) >= 6 and any(part in name.upper() for part in SECRET_NAME_PARTS)
+    ]
+
+
+def _crash_log(error: BaseException, argv: Sequence[str]) -> Path | None:
+    """Write the full traceback where the user's cache is, secrets masked; None if it
+    cannot be written (the short message still goes out)."""
+    secrets = _secrets(dict(os.environ))
+    text = "\n".join(
+        (
+            f"mythos-review {__version__}, Python {platform.python_version()}",
+            f"platform: {platform.platform()}",
+            f"argv: {redact(repr(list(argv)), *secrets)}",
+            "",
+            redact("".join(traceback.format_exception(error)), *secrets),
+        )
+    )
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    path = user_cache_dir() / "logs" / f"crash-{stamp}-{os.getpid()}.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(path, text)
+    except OSError:
+        return None
+    return path
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` in the main thread while a command runs, so that it
+    cleans up as a Ctrl-C does; other threads (tests calling ``main``) leave it alone."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _say(message: str) -> None:
+    print(f"mythos: {escape_controls(message)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 ok, 1 verified findings, 2 usage or configuration, 3
+    model or runtime (an unexpected error too, with the path of its full log), 130 Ctrl-C, 143
+    SIGTERM. The error is one line on stderr, control characters escaped."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    module = importlib.import_module(f"mythos_review.commands.{args.handler}")
     try:
-        return int(module.run(args))
+        with _sigterm_unwinds():
+            module = importlib.import_module(f"mythos_review.commands.{args.handler}")
+            return int(module.run(args))
     except MythosError as error:
-        print(f"mythos: {error}", file=sys.stderr)
+        hint = " (--on-error allow lets a run pass when the model fails)"
+        _say(f"{error}{hint if isinstance(error, ModelFailure) else ''}")
         return error.exit_code
     except KeyboardInterrupt:
-        print("mythos: interrupted", file=sys.stderr)
+        _say("interrupted; the repository is unchanged and finished answers stay cached")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        _say("terminated; the repository is unchanged and finished answers stay cached")
+        return EXIT_TERMINATED
+    except Exception as error:  # the top-level guard: never a traceback, never exit 1
+        log = _crash_log(error, arguments)
+        where = f"the full log is in {log}" if log else "no log could be written"
+        detail = redact(str(error).strip().split("\n", 1)[0][:200], *_secrets(dict(os.environ)))
+        _say(
+            f"unexpected error: {type(error).__name__}: {detail}; this is a bug in "
+            f"mythos-review, please report it: {where}"
+        )
         return EXIT_RUNTIME

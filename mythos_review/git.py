@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mythos_review.errors import RuntimeFailure, UsageError
+from mythos_review.files import folder_key, user_cache_dir
 
 if TYPE_CHECKING:
     import git
@@ -36,11 +37,11 @@ class RepoLocation:
     """Shared by all linked worktrees; mythos keeps its state here."""
 
 
-def locate(path: str | os.PathLike[str]) -> RepoLocation | None:
-    """The repository containing ``path``; None outside any (or for a bare repository)."""
+def _rev_parse(path: str | os.PathLike[str], *options: str) -> list[str] | None:
+    """``git rev-parse`` answers, one per option; None when git fails or is not there."""
     try:
         completed = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+            ["git", "rev-parse", *options],
             cwd=path,
             capture_output=True,
             text=True,
@@ -49,7 +50,20 @@ def locate(path: str | os.PathLike[str]) -> RepoLocation | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     lines = completed.stdout.splitlines()
-    if completed.returncode != 0 or len(lines) != 3:
+    return lines if completed.returncode == 0 and len(lines) == len(options) else None
+
+
+def locate(path: str | os.PathLike[str]) -> RepoLocation | None:
+    """The repository containing ``path``; None outside any. A bare repository, or a path
+    inside a git directory, is a usage error: its files are git's, not a project's."""
+    lines = _rev_parse(path, "--show-toplevel", "--absolute-git-dir", "--git-common-dir")
+    if lines is None:
+        inside = _rev_parse(path, "--is-bare-repository", "--is-inside-git-dir")
+        if inside is not None and "true" in inside:
+            raise UsageError(
+                f"{Path(path).resolve()} is a bare repository or a git directory, which has no "
+                "work tree to index; run mythos in a clone with a work tree, or pass -C PATH"
+            )
         return None
     work_tree, git_dir = Path(lines[0]), Path(lines[1])
     common = Path(lines[2])
@@ -107,14 +121,61 @@ def has_head(repo: git.Repo) -> bool:
     return True
 
 
+def is_shallow(repo: git.Repo) -> bool:
+    return Path(repo.common_dir, "shallow").is_file()
+
+
+SHALLOW_HINT = (
+    "this is a shallow clone: fetch more history (git fetch --deepen=50, or --unshallow; "
+    "in GitHub Actions, actions/checkout with fetch-depth: 0)"
+)
+
+
 def resolve_commit(repo: git.Repo, ref: str) -> git.Commit:
-    """The commit a ref names, or a usage error that names the ref."""
+    """The commit a ref names, or a usage error that names the ref. In a shallow clone a ref
+    such as ``HEAD~1`` may name a commit that was never fetched: that says so."""
     import git
 
     try:
-        return repo.commit(ref)
+        commit = repo.commit(ref)
     except (git.BadName, ValueError, git.GitCommandError) as error:
         raise UsageError(f"{ref!r} is not a commit in {work_tree(repo)}") from error
+    if not repo.odb.has_object(commit.binsha):
+        hint = SHALLOW_HINT if is_shallow(repo) else "fetch it, or name another commit"
+        raise UsageError(f"{ref!r} names commit {commit.hexsha[:12]}, which is not here; {hint}")
+    return commit
+
+
+def first_parent(repo: git.Repo, commit: git.Commit) -> git.Commit | None:
+    """The commit a commit is compared against: its first parent, None for a root commit.
+    At the edge of a shallow clone the parent is named but missing: a usage error, never a
+    silent review of the whole tree as new."""
+    if not commit.parents:
+        return None
+    parent = commit.parents[0]
+    if not repo.odb.has_object(parent.binsha):
+        raise UsageError(
+            f"the parent of commit {commit.hexsha[:12]} was not fetched, so its change "
+            f"cannot be shown; {SHALLOW_HINT}"
+        )
+    return parent
+
+
+def unmerged_paths(repo: git.Repo) -> list[str]:
+    """Paths with merge conflicts in the index (read-only ``git ls-files --unmerged``)."""
+    listing = git_output(repo, "ls-files", "--unmerged", "-z").decode("utf-8", "surrogateescape")
+    return list(dict.fromkeys(entry.split("\t", 1)[1] for entry in listing.split("\0") if entry))
+
+
+def committed_file(repo: git.Repo, commit: git.Commit, path: str, max_bytes: int) -> bytes | None:
+    """A file's bytes as ``commit`` has it; None when it has no such file (or a larger one)."""
+    try:
+        blob = commit.tree / path
+    except KeyError:
+        return None
+    if blob.type != "blob":
+        return None
+    return read_blob(repo, blob.hexsha, max_bytes)
 
 
 def state_dir(common_dir: str | os.PathLike[str]) -> Path:
@@ -130,9 +191,7 @@ def state_dir(common_dir: str | os.PathLike[str]) -> Path:
             pass
         return preferred
     except OSError:
-        cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        slug = str(Path(common_dir).resolve()).strip("/").replace("/", "_")
-        fallback = cache_home / "mythos-review" / slug
+        fallback = user_cache_dir() / folder_key(Path(common_dir))
         fallback.mkdir(parents=True, exist_ok=True)
         return fallback
 

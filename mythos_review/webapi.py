@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
+import urllib.parse
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +39,21 @@ def error_body(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     return (document if isinstance(document, dict) else None), text
 
 
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` masked: servers and proxies may echo a request back."""
-    return text.replace(secret, "***") if secret else text
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]+@")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with every secret masked, and any credentials written into a URL
+    (``https://user:password@host``): servers and proxies may echo a request back."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the ``user:password@`` part, for every message and identity."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

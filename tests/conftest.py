@@ -12,12 +12,42 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from jsonschema.validators import validator_for
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
     from mythos_review.types import ReviewResult
+
+
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+"""CI: a bounded, repeatable set of examples per property (the same ones every run)."""
+hypothesis_settings.register_profile(
+    "fuzz", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+"""``make fuzz``: many more examples, new ones each run (failures are kept in .hypothesis/)."""
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+HEAVY = "MYTHOS_HEAVY_TESTS"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``heavy`` (minutes, or a lot of disk) run only under ``make test-heavy``."""
+    if os.environ.get(HEAVY):
+        return
+    skip = pytest.mark.skip(reason=f"heavy: run with make test-heavy (sets {HEAVY}=1)")
+    for item in items:
+        if "heavy" in item.keywords:
+            item.add_marker(skip)
 
 
 @dataclass(frozen=True)
@@ -60,6 +90,16 @@ class GitRepo:
 
 GitRepoFactory = Callable[..., GitRepo]
 """What the ``git_repo`` fixture is; tests import it under ``TYPE_CHECKING`` only."""
+
+
+@pytest.fixture(autouse=True)
+def user_side(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the real user's config (the hosts they allow): each gets an
+    empty ``$XDG_CONFIG_HOME`` and no ``$MYTHOS_ALLOWED_HOSTS``."""
+    home = tmp_path_factory.mktemp("config-home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("MYTHOS_ALLOWED_HOSTS", raising=False)
+    return home
 
 
 @pytest.fixture

@@ -94,3 +94,18 @@ class ScriptedModel:
         if "Is this code correct" in question:
             return "correct", verdict(self.code_correct, "the boundary excludes limit itself")
         return "unknown", None
+
+
+def _reply(answer: dict[str, Any]) -> Reply:
+    return ok(json.dumps(answer))
+
+
+CONFIRMED_PATTERN = (
+    _reply(verdict(True)),  # the comparison edit: a mistake
+    _reply(verdict(False)),  # the same edit undone: not a mistake (the swap test)
+    _reply(verdict(True)),  # its claim: true
+    _reply(verdict(False)),  # the opposite framing: the code is not correct
+    _reply({"findings": []}),  # the open review question, asked last: nothing more
+)
+"""The answers of a model that confirms the flipped comparison of ``LIMITS``, in the order the
+queue asks them, for tests that script a server reply by reply (faults, signals)."""

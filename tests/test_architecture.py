@@ -17,7 +17,7 @@ ARCHITECTURE = PACKAGE.parent / "docs" / "ARCHITECTURE.md"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__init__", "types", "errors"),
     ("config", "files", "progress", "webapi", "tokens"),
-    ("git",),
+    ("git", "trust"),
     ("diffs",),
     ("code",),
     ("index",),

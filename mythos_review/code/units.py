@@ -82,17 +82,15 @@ def units_for_change(
         )
     if change.status is FileStatus.DELETED:
         return [_deleted_file_unit(change)]
+    if change.new_text is None:
+        return []  # not reviewed (submodule, binary, too large): the run's notes say why
     touches = _touches(change)
     if not touches:
         return []
     line_count = _line_count(change.new_text)
-    if change.new_text is None or outline is None or outline.language is None:
-        reason = (
-            f"no post-image text ({change.skip_reason or 'not available'})"
-            if change.new_text is None
-            else "no grammar for this file"
-        )
+    if outline is None or outline.language is None:
         language = outline.language if outline else language_for(change.path)
+        reason = "no grammar for this file"
         units = _window_units(change, language, touches, window_lines, line_count, reason)
     else:
         units = _definition_units(change, outline, touches, window_lines, line_count)
@@ -134,10 +132,8 @@ def _touches(change: FileChange) -> list[_Touch]:
     return touches
 
 
-def _line_count(text: str | None) -> int | None:
+def _line_count(text: str) -> int:
     """Lines as git counts them (newline-terminated, the last one possibly not)."""
-    if text is None:
-        return None
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 

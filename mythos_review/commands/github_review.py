@@ -4,6 +4,10 @@ Inside GitHub Actions every GitHub flag has a default from the environment the r
 (``GITHUB_REPOSITORY``, ``GITHUB_EVENT_PATH``, ``GITHUB_API_URL``, ``GITHUB_SERVER_URL``), so
 ``mythos github-review`` alone reviews the pull request the workflow runs for. The exit code is
 the review's: posting only adds where the findings are shown.
+
+The settings that move code or credentials (``base_url``, ``api_key_env``, ``template_dir``,
+``index_path``) come from the pull request's base commit, never from its head: the head is a
+stranger's, and the work tree holds it (``--config-ref``, which defaults to the base here).
 """
 
 from __future__ import annotations
@@ -137,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     target = _target(args, environ)
     client = GitHubClient(target.api_url, target.token, token_source=f"${target.token_env}")
     head_sha = _choose_diff(args, target)
+    args.config_ref = args.config_ref or target.event_base or args.base
     link_base = f"{target.server_url.rstrip('/')}/{target.repo}/blob/{head_sha}/"
     options = report_options(args, link_base=link_base)
     result, settings = perform(args, options)

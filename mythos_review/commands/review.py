@@ -7,11 +7,12 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from mythos_review import git
-from mythos_review.config import Settings, hook_time_budget, load_settings
+from mythos_review import git, trust
+from mythos_review.config import Settings, first_settings_table, hook_time_budget, load_settings
 from mythos_review.diffs.sources import request_from_args
-from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
+from mythos_review.errors import EXIT_FINDINGS, EXIT_OK, ModelFailure
 from mythos_review.filter.baseline import baseline_path, load_baseline
 from mythos_review.filter.fail_level import blocking_findings
 from mythos_review.filter.suppress import apply_suppressions
@@ -22,9 +23,40 @@ from mythos_review.report import explain, pair_formats, text, write_reports
 from mythos_review.report.options import ReportOptions, actions_link_base
 from mythos_review.types import ReviewResult
 
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
-def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
-    return load_settings(
+
+MAX_SETTINGS_BYTES = 1024 * 1024
+
+
+def _trusted_table(repo: GitRepo, ref: str | None) -> dict[str, Any] | None:
+    """The settings of the commit ``--config-ref`` names (the pull request's base): where the
+    settings that move code or credentials come from in CI."""
+    if ref is None:
+        return None
+    commit = git.resolve_commit(repo, ref)
+
+    def read(name: str) -> bytes | None:
+        return git.committed_file(repo, commit, name, MAX_SETTINGS_BYTES)
+
+    return first_settings_table(read, f"{ref}:")
+
+
+def _notice(message: str) -> None:
+    print(f"mythos: {message}", file=sys.stderr)
+
+
+def _ask_on_terminal(question: str) -> bool:
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def settings_for(args: argparse.Namespace, repo: GitRepo, repo_root: Path) -> Settings:
+    """The run's settings, the sensitive ones from ``--config-ref`` when given, and a server
+    that the repository chose checked against what the user allows (``trust.py``)."""
+    settings = load_settings(
         repo_root,
         args.config,
         {
@@ -41,9 +73,16 @@ def _settings(args: argparse.Namespace, repo_root: Path) -> Settings:
             "time_budget": args.time_budget or hook_time_budget(os.environ),
             "cache": args.cache,
             "fail_on": args.fail_on,
+            "on_error": args.on_error,
             "baseline": args.baseline,
         },
+        trusted=_trusted_table(repo, args.config_ref),
+        notice=_notice,
     )
+    if not args.dry_run:  # a dry run sends nothing anywhere
+        interactive = sys.stdin.isatty() and sys.stderr.isatty() and args.diff != "-"
+        trust.check_server(settings, os.environ, _ask_on_terminal if interactive else None)
+    return settings
 
 
 def report_options(args: argparse.Namespace, link_base: str | None = None) -> ReportOptions:
@@ -63,25 +102,33 @@ def perform(
     pairs = pair_formats(args.reports)
     repo = git.open_repo(args.repo)
     root = git.work_tree(repo)
-    settings = _settings(args, root)
+    settings = settings_for(args, repo, root)
     request = request_from_args(args, os.environ)
     result = collect_units(args.repo, request, settings, stdin=sys.stdin.buffer)
     choice = choose_model(settings)
     result = replace(result, notes=(*result.notes, *choice.notes))
     if args.dry_run:
-        with progress_bar("indexing") as progress:
-            result = plan_passes(result, root, settings, choice.counter(), progress)
+        if result.units:  # the tokenizer loads only when there is something to count
+            with progress_bar("indexing") as progress:
+                result = plan_passes(result, root, settings, choice.counter(), progress)
     else:
-        with progress_bar("indexing") as index_progress, progress_bar("questions") as passes:
-            result = review(
-                result,
-                root,
-                settings,
-                choice,
-                git.state_dir(repo.common_dir),
-                index_progress,
-                passes,
-            )
+        try:
+            with progress_bar("indexing") as index_progress, progress_bar("questions") as passes:
+                result = review(
+                    result,
+                    root,
+                    settings,
+                    choice,
+                    git.state_dir(repo.common_dir),
+                    index_progress,
+                    passes,
+                )
+        except ModelFailure as failure:
+            if settings.on_error != "allow":
+                raise
+            _notice(f"{failure}; on_error = allow, so the run passes unreviewed")
+            note = f"not reviewed: the model failed ({failure}); on_error = allow let it pass"
+            result = replace(result, notes=(*result.notes, note), model=choice.identity)
     # A dry run has findings too (the analyzers'), so both are filtered the same way.
     result = apply_suppressions(result, load_baseline(baseline_path(root, settings.baseline)))
     if args.explain:

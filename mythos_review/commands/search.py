@@ -9,7 +9,7 @@ import sys
 
 from mythos_review.commands.index import open_index, update_quietly
 from mythos_review.errors import EXIT_OK, UsageError
-from mythos_review.index.search import Index, SearchHit
+from mythos_review.index.search import MAX_QUERY_CHARS, Index, SearchHit
 
 
 def _definition_hits(index: Index, name: str, limit: int) -> list[SearchHit]:
@@ -24,6 +24,11 @@ def find(index: Index, args: argparse.Namespace) -> list[SearchHit]:
     """The hits the flags ask for, filtered by ``--path`` (a GLOB: ``*`` also crosses ``/``)."""
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    if len(args.query) > MAX_QUERY_CHARS:
+        raise UsageError(
+            f"the query is {len(args.query)} characters long, more than the {MAX_QUERY_CHARS} "
+            "a search takes; search for a distinctive part of it"
+        )
     if args.callers:
         hits = index.callers(args.callers, limit=args.limit * 4 if args.path else args.limit)
     elif args.tests:

@@ -24,10 +24,10 @@ produced, and every left-out item says why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from mythos_review.context.excerpts import excerpt
+from mythos_review.context.excerpts import excerpt, header_length
 from mythos_review.prompt.render import SECTION_ORDER, PromptRenderer, block_text, question
 from mythos_review.tokens import TokenCounter
 from mythos_review.types import (
@@ -189,26 +189,31 @@ class Packer:
         ]
         return self.counter.count_chat(messages)
 
-    def _unit_sizes(self, request: PackRequest) -> list[tuple[EvidenceItem, ...]]:
-        """The required items at each size the unit can be cut to, smallest first."""
+    def _unit_sizes(self, request: PackRequest) -> Iterator[tuple[EvidenceItem, ...]]:
+        """The required items at each size the unit can be cut to, smallest first, made only
+        as far as they are asked for."""
         focus: dict[str, set[int]] = {}
         for unit in request.units:
             focus.setdefault(unit.path, set()).update(unit.changed_lines, unit.deletion_points)
-        sizes = [
-            tuple(
-                trim_item(item, focus.get(item.path, set()), radius)
-                if item.role == "unit"
-                else item
+        headers: dict[tuple[str, int], int] = {}
+        for item in request.required:
+            unit_of = next((u for u in request.units if u.start_line == item.start_line), None)
+            signature = unit_of.signature if unit_of is not None else ""
+            headers[(item.path, item.start_line)] = header_length(item.lines, signature)
+        previous: list[tuple[int, str]] | None = None
+        for radius in [*TRIM_RADII, None]:
+            size = tuple(
+                item
+                if item.role != "unit" or radius is None
+                else trim_item(
+                    item, focus.get(item.path, set()), radius, headers[(item.path, item.start_line)]
+                )
                 for item in request.required
             )
-            for radius in TRIM_RADII
-        ]
-        sizes.append(request.required)
-        unique: list[tuple[EvidenceItem, ...]] = []
-        for size in sizes:
-            if not unique or [i.lines for i in size] != [i.lines for i in unique[-1]]:
-                unique.append(size)
-        return unique
+            shown = [line for item in size for line in item.lines]
+            if shown != previous:
+                yield size
+            previous = shown
 
     def _required_cost(self, items: Sequence[EvidenceItem], languages: Mapping[str, str]) -> int:
         roles = {item.role for item in items}
@@ -220,8 +225,13 @@ class Packer:
         chat is counted before it is returned and never exceeds the budget."""
         frame = self.measure(request.units, [], request.languages)[1]
         evidence_budget = self.budget - frame
-        unit_sizes = self._unit_sizes(request)
-        unit_costs = [self._required_cost(size, request.languages) for size in unit_sizes]
+        unit_sizes: list[tuple[EvidenceItem, ...]] = []
+        unit_costs: list[int] = []
+        for size in self._unit_sizes(request):
+            unit_sizes.append(size)
+            unit_costs.append(self._required_cost(size, request.languages))
+            if unit_costs[-1] > evidence_budget:
+                break  # larger sizes cannot fit either: never count them (a huge unit)
         if unit_costs[0] > evidence_budget:
             raise BudgetTooSmall(frame + unit_costs[0], self.budget)
         unit_share = int(evidence_budget * self.shares.get("unit", 0.5))

@@ -120,12 +120,28 @@ def split_unit(evidence: UnitEvidence) -> list[UnitEvidence]:
     return [_narrow(evidence, piece) for piece in pieces]
 
 
+PIECE_CONTEXT = 12
+"""Lines of the unit kept around a piece's changes: a piece never carries the whole body."""
+
+
 def _narrow(evidence: UnitEvidence, piece: ChangeUnit) -> UnitEvidence:
-    """Evidence for a piece: its own hunks, the unit body marked for its lines only, and the
-    whole unit's candidates (they are about the same symbol)."""
+    """Evidence for a piece: its own hunks, the unit body around its lines only (and the
+    unit's first line), marked for its lines, and the whole unit's candidates (they are about
+    the same symbol). Each piece costs what it shows, so splitting a huge unit stays linear."""
     hunk_starts = {hunk.new_start for hunk in piece.hunks}
+    focus = [*piece.changed_lines, *piece.deletion_points]
+    low, high = min(focus, default=0) - PIECE_CONTEXT, max(focus, default=0) + PIECE_CONTEXT
+
+    def body(item: EvidenceItem) -> EvidenceItem:
+        kept = tuple(
+            (number, text)
+            for position, (number, text) in enumerate(item.lines)
+            if position == 0 or low <= number <= high
+        )
+        return replace(item, lines=kept, marked_lines=piece.changed_lines)
+
     required = tuple(
-        replace(item, marked_lines=piece.changed_lines) if item.role == "unit" else item
+        body(item) if item.role == "unit" else item
         for item in evidence.required
         if item.role != "hunk" or item.start_line in hunk_starts
     )
@@ -157,11 +173,14 @@ class PassPlanner:
         self.languages = languages
         self.retrieve = retrieve
         self._notes: list[str] = []
+        self._skipped: list[ChangeUnit] = []
 
     def _required_tokens(self, evidence: UnitEvidence) -> int:
         return sum(self.packer.item_tokens(i, self.languages) for i in evidence.required)
 
-    def _pack(self, group: list[UnitEvidence], number: int) -> list[ReviewPass]:
+    def _pack(self, group: list[UnitEvidence], number: int, room: int) -> list[ReviewPass]:
+        """At most ``room`` passes for the group: split while it does not fit, and stop
+        splitting once the passes allowed are planned (the rest is noted as not reviewed)."""
         try:
             return [self.packer.pack(_merge(group, self.languages, number))]
         except BudgetTooSmall as too_small:
@@ -172,8 +191,11 @@ class PassPlanner:
                 if not pieces:
                     return self._pack_shortened(group[0], number, too_small)
         packed: list[ReviewPass] = []
-        for piece in pieces:
-            packed.extend(self._pack(piece, number + len(packed)))
+        for position, piece in enumerate(pieces):
+            if len(packed) >= room:
+                self._skipped.extend(e.unit for rest in pieces[position:] for e in rest)
+                break
+            packed.extend(self._pack(piece, number + len(packed), room - len(packed)))
         return packed
 
     def _pack_shortened(
@@ -207,7 +229,7 @@ class PassPlanner:
     def plan(self, units: Sequence[ChangeUnit]) -> PassPlan:
         """Passes in unit order: consecutive units of one file share a pass while their code
         fits the unit share; planning stops at the cap."""
-        self._notes = []
+        self._notes, self._skipped = [], []
         if not units:
             return PassPlan((), ())
         self._check_budget(units[0])
@@ -228,16 +250,16 @@ class PassPlanner:
                 or len(group) >= MAX_UNITS_PER_PASS
                 or spent + cost > allowance
             ):
-                passes.extend(self._pack(group, len(passes) + 1))
+                passes.extend(self._pack(group, len(passes) + 1, self.max_passes - len(passes)))
                 group, spent = [], 0
             group.append(evidence)
             spent += cost
         if group:
-            passes.extend(self._pack(group, len(passes) + 1))
-        skipped = [u for p in passes[self.max_passes :] for u in p.units] + skipped
+            passes.extend(self._pack(group, len(passes) + 1, self.max_passes - len(passes)))
+        skipped = [*self._skipped, *skipped]
         if skipped:
             self._notes.append(
                 f"{len(skipped)} unit(s) not reviewed: --max-passes {self.max_passes} reached "
                 f"(first skipped: {skipped[0].path} {skipped[0].symbol})"
             )
-        return PassPlan(tuple(passes[: self.max_passes]), tuple(self._notes))
+        return PassPlan(tuple(passes), tuple(self._notes))

@@ -43,6 +43,11 @@ def parse_unified_diff(diff: str | bytes) -> tuple[FileChange, ...]:
     Bytes are decoded as UTF-8 with replacement, which never adds or removes a newline, so line
     numbers stay exact. ``new_text`` stays None: the post-image is the caller's business.
     """
+    if isinstance(diff, bytes) and diff.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UsageError(
+            "the diff is UTF-16 text (PowerShell's > writes that); save it as UTF-8, "
+            "e.g. git diff --output=FILE"
+        )
     text = diff.decode("utf-8", errors="replace") if isinstance(diff, bytes) else diff
     lines = list(io.StringIO(_undo_crlf_conversion(text), newline="\n"))
     feed = _LineFeed(lines)
@@ -76,16 +81,46 @@ class _LineFeed:
         self.hunk_line_no = 0
 
     def __iter__(self) -> Iterator[str]:
+        owed = (0, 0)  # old and new lines the current hunk's header still promises
+        signed = False  # after format-patch's "-- " signature line nothing is diff any more
         for line_no, line in enumerate(self.lines, 1):
             self.line_no = line_no
             if line.startswith("@@"):
-                if not _HUNK_HEADER.match(line):
+                header = _HUNK_HEADER.match(line)
+                if header is None:
                     raise UsageError(
                         f"malformed diff: line {line_no} is not a hunk header: "
                         f"{line.rstrip()!r}; expected '@@ -START,COUNT +START,COUNT @@'"
                     )
                 self.hunk_line_no = line_no
+                owed = (int(header[2] or 1), int(header[4] or 1))
+            elif any(owed):
+                kind = line[:1]
+                owed = (owed[0] - (kind in " -\n\r"), owed[1] - (kind in " +\n\r"))
+            elif line in ("-- \n", "--\n"):
+                signed = True
+            elif line.startswith("diff ") or self._starts_file(line_no):
+                self.hunk_line_no = 0  # the next file's headers, before its first hunk
+            elif self.hunk_line_no and not signed and line[:1] in ("+", "-", " "):
+                raise UsageError(self._overflow(line_no))
             yield line
+
+    def _starts_file(self, line_no: int) -> bool:
+        """Whether line ``line_no`` (1-based) opens a plain diff's next file: --- then +++."""
+        following = self.lines[line_no] if line_no < len(self.lines) else ""
+        return self.lines[line_no - 1].startswith("--- ") and following.startswith("+++ ")
+
+    def _overflow(self, line_no: int) -> str:
+        """A hunk line after its hunk was complete: the header's counts are too small, which
+        git apply refuses too."""
+        header = _HUNK_HEADER.match(self.lines[self.hunk_line_no - 1])
+        assert header is not None  # checked when the hunk started
+        return (
+            f"malformed diff: the hunk header at line {self.hunk_line_no} says "
+            f"{int(header[2] or 1)} old and {int(header[4] or 1)} new lines, but line {line_no} "
+            f"({self.lines[line_no - 1].rstrip()!r}) goes on after them; fix the counts in the "
+            "header, or make the diff again with git diff"
+        )
 
     def describe(self, error: UnidiffParseError) -> str:
         """One line saying where the diff went wrong; hunk-count errors say by how much."""
@@ -159,7 +194,8 @@ def _file_change(patched: PatchedFile) -> FileChange:
         hunks=hunks,
         is_binary=bool(patched.is_binary_file),
         is_submodule=_SUBMODULE_MODE in (patched.source_mode, patched.target_mode)
-        or (not is_git and bool(changed) and all(_SUBPROJECT.match(text) for text in changed)),
+        # git names a submodule's mode only when it changes; a dirty one shows in its lines
+        or (bool(changed) and all(_SUBPROJECT.match(text) for text in changed)),
         old_mode=patched.source_mode,
         new_mode=patched.target_mode,
     )

@@ -21,12 +21,16 @@ from mythos_review.diffs.parse import parse_unified_diff
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.git import (
     EMPTY_TREE_SHA,
+    SHALLOW_HINT,
+    first_parent,
     git_output,
     has_head,
+    is_shallow,
     merge_base,
     open_repo,
     read_blob,
     resolve_commit,
+    unmerged_paths,
     work_tree,
 )
 from mythos_review.types import ChangeSet, FileChange, FileStatus
@@ -113,11 +117,13 @@ def load_changeset(
         work_tree(repo)  # a bare repository gets its clear error before any git command runs
         if request.diff_file is not None:
             return _from_diff_file(repo, request.diff_file, max_file_bytes, stdin)
+        if request.commit is None and request.base is None:  # the index or the work tree
+            _check_no_conflicts(repo)
         if request.worktree:
             return _from_git(repo, ("diff-files",), "unstaged changes", None, None, max_file_bytes)
         if request.commit is not None:
             commit = resolve_commit(repo, request.commit)
-            parent = commit.parents[0] if commit.parents else None
+            parent = first_parent(repo, commit)
             return _from_commits(
                 repo, parent, commit, f"commit {commit.hexsha[:7]}", max_file_bytes
             )
@@ -126,6 +132,20 @@ def load_changeset(
         head = repo.head.commit.hexsha if has_head(repo) else None
         command = ("diff-index", "--cached", head or EMPTY_TREE_SHA)
         return _from_git(repo, command, "staged changes", head, None, max_file_bytes)
+
+
+def _check_no_conflicts(repo: git.Repo) -> None:
+    """The index and the work tree cannot be reviewed in the middle of a conflicted merge:
+    git's diff of an unmerged path is not a change but the conflict."""
+    conflicts = unmerged_paths(repo)
+    if conflicts:
+        shown = ", ".join(conflicts[:5]) + (
+            f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+        )
+        raise UsageError(
+            f"{shown}: unresolved merge conflicts; resolve them and git add the files (or "
+            "git merge --abort) before reviewing, or review a commit with --commit or --base"
+        )
 
 
 def _check_request(request: DiffRequest) -> None:
@@ -154,7 +174,11 @@ def _from_range(repo: git.Repo, base_ref: str, head_ref: str, max_file_bytes: in
     if fork is None:
         raise UsageError(
             f"{base_ref} and {head_ref} share no history, so they have no merge base; "
-            "pass a --base that the head branched from, or review one --commit"
+            + (
+                SHALLOW_HINT
+                if is_shallow(repo)
+                else "pass a --base that the head branched from, or review one --commit"
+            )
         )
     source = f"merge-base({base_ref}, {head_ref})..{head_ref}"
     return _from_commits(repo, fork, head, source, max_file_bytes)

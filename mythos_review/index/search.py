@@ -5,7 +5,6 @@ so retrieval can ask many of them per review.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import sys
@@ -18,6 +17,7 @@ from typing import Any, NamedTuple
 from mythos_review import git as git_access
 from mythos_review.config import Settings
 from mythos_review.errors import RuntimeFailure, UsageError
+from mythos_review.files import folder_key, user_cache_dir
 from mythos_review.index.chunk import TEST_CASE, split_identifier
 from mythos_review.index.store import (
     BM25_WEIGHTS,
@@ -42,6 +42,9 @@ _CHUNK_COLUMNS = """
 """
 _WORD = re.compile(r"\w+")
 FULL_TEXT_REASON = "full-text match (bm25)"
+MAX_QUERY_CHARS = 10_000
+"""Longer text is never searched for as a substring: SQLite refuses LIKE patterns of more
+than 50,000 bytes, and no name or line of code is that long."""
 
 
 def _binding_pattern(name: str) -> re.Pattern[str]:
@@ -189,13 +192,15 @@ class Index:
         is read-only or there is no git repository (both said through ``notice``).
         """
         settings = settings or Settings()
-        work_root, default_path, list_files = _locate(Path(root), notice)
+        work_root, default_path, list_files, git_dir = _locate(Path(root), notice)
+        path = default_path
         if settings.index_path:
             path = work_root / Path(settings.index_path).expanduser()
-        else:
-            path = default_path
+            if "index_path" in settings.from_repository:
+                _check_confined(path, settings.index_path, git_dir)
+        owned_folder = path.parent.resolve() == default_path.parent.resolve()
         try:
-            connection = open_store(path, notice)
+            connection = open_store(path, notice, owned_folder=owned_folder)
         except sqlite3.OperationalError as error:
             raise RuntimeFailure(
                 f"cannot open the index {path}: {error}; check its folder's permissions "
@@ -316,7 +321,7 @@ class Index:
             )
             hits = [(row[0], -row[1], FULL_TEXT_REASON) for row in rows]
         needle = query.strip()
-        if not hits and len(needle) >= 3:
+        if not hits and 3 <= len(needle) <= MAX_QUERY_CHARS:
             hits = self._substring(needle, path_glob, limit, symbols_only=symbols_only)
         chunks = self._chunks_by_id([chunk_id for chunk_id, _, _ in hits])
         words = [w.lower() for w in _WORD.findall(query)]
@@ -590,14 +595,17 @@ def _first_line_with(chunk: Chunk, words: list[str]) -> tuple[int, str]:
     return chunk.start_line, (chunk.signature or chunk.text.strip().split("\n", 1)[0]).strip()
 
 
-def _locate(root: Path, notice: Notice) -> tuple[Path, Path, Callable[[], list[str]] | None]:
-    """The work tree root, the default index path and how to list files (None: walk)."""
+def _locate(
+    root: Path, notice: Notice
+) -> tuple[Path, Path, Callable[[], list[str]] | None, Path | None]:
+    """The work tree root, the default index path, how to list files (None: walk), and the
+    git directory where state may live (None outside a repository)."""
     location = git_access.locate(root)
     if location is None:
         if not root.is_dir():
             raise UsageError(f"{root} is not a folder")
         resolved = root.resolve()
-        return resolved, _cache_home(resolved) / INDEX_FILE, None
+        return resolved, user_cache_dir() / folder_key(resolved) / INDEX_FILE, None, None
     state = git_access.state_dir(location.common_dir)
     if state.resolve() != (location.common_dir / "mythos").resolve():
         notice(f"the git directory is not writable; keeping the index in {state}")
@@ -609,10 +617,18 @@ def _locate(root: Path, notice: Notice) -> tuple[Path, Path, Callable[[], list[s
     def list_files() -> list[str]:
         return git_access.list_files(work)
 
-    return work, state / name, list_files
+    return work, state / name, list_files, location.common_dir
 
 
-def _cache_home(folder: Path) -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    slug = str(folder).strip("/").replace("/", "_")
-    return cache / "mythos-review" / slug
+def _check_confined(path: Path, configured: str, git_dir: Path | None) -> None:
+    """A repository's settings file may keep the index only in the git directory or the
+    user's cache: it must not aim mythos at a file elsewhere (a pull request could)."""
+    roots = [user_cache_dir(), *([git_dir] if git_dir is not None else [])]
+    if any(path.resolve().is_relative_to(root.resolve()) for root in roots):
+        return
+    places = " or ".join(str(root) for root in reversed(roots))
+    raise UsageError(
+        f"index_path = {configured!r} in the repository's settings is outside {places}; "
+        "a repository may keep the index only there: pass --index-path to choose another "
+        "place yourself"
+    )

@@ -29,7 +29,7 @@ from itertools import repeat
 from pathlib import Path
 
 from mythos_review.config import Settings
-from mythos_review.errors import RuntimeFailure
+from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.index.chunk import ParsedFile, is_test_path, parse_file
 from mythos_review.index.scan import ScannedFile, SkipReason, scan_files
 from mythos_review.types import ProgressCallback
@@ -432,9 +432,54 @@ def update_index(
     )
 
 
-def open_store(path: Path, notice: Notice) -> sqlite3.Connection:
-    """Open (creating if needed) the index at ``path``; stale, foreign or corrupt ones are
-    rebuilt with a notice, never misread."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+_APPLICATION_ID_OFFSET = 68
+"""Where the application id sits in a SQLite file's 100-byte header (big-endian)."""
+
+
+def foreign_file(path: Path) -> str | None:
+    """What ``path`` is when it is something mythos must not replace: a file that is not a
+    mythos index (another database, any other file, even an empty one). None when it is
+    missing, a mythos index (current, stale or damaged) or a database without any tables.
+
+    Reads only: the database is opened read-only, and a file SQLite cannot open is judged by
+    its header, where a damaged index still carries the mythos application id."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"a file mythos cannot read ({error.strerror or error})"
+    if not header:
+        return "an empty file"
+    if not header.startswith(SQLITE_HEADER):
+        return "not a SQLite database"
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as connection:
+            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+            tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError:
+        start = _APPLICATION_ID_OFFSET
+        application_id = int.from_bytes(header[start : start + 4], "big")
+        tables = 1
+    if application_id == APPLICATION_ID or (application_id == 0 and tables == 0):
+        return None
+    return "another SQLite database"
+
+
+def open_store(path: Path, notice: Notice, *, owned_folder: bool = True) -> sqlite3.Connection:
+    """Open (creating if needed) the index at ``path``; stale or corrupt ones are rebuilt with
+    a notice, never misread. Outside mythos' own state folder (``owned_folder`` False: a path
+    the user or a setting named) a file that is not a mythos index is refused, never replaced.
+    """
+    if not owned_folder and (what := foreign_file(path)) is not None:
+        raise UsageError(
+            f"{path} is {what}, not a mythos index; mythos never replaces a file it did not "
+            "create: choose another --index-path (or index_path), or delete the file yourself"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         connection = connect(path)

@@ -9,19 +9,22 @@ loads the backend only when an answer is not cached.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from mythos_review.config import BACKENDS, Settings
-from mythos_review.errors import UsageError
-from mythos_review.model.backends.base import Backend, DecodingSettings
+from mythos_review.errors import ModelFailure, MythosError, RuntimeFailure, UsageError
+from mythos_review.model.backends.base import Backend, Chat, DecodingSettings, Generation
 from mythos_review.model.devices import detect_device
 from mythos_review.model.registry import MODELS, ModelSpec, model_path, resolve_model
-from mythos_review.model.tokenizer import ChatTokenizer
+from mythos_review.model.tokenizer import ChatTokenizer, read_gguf_metadata
 from mythos_review.tokens import EstimateCounter, TokenCounter
+from mythos_review.webapi import without_credentials
 
 CPU_DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
@@ -82,7 +85,9 @@ def _embedded(spec: ModelSpec, backend: str, settings: Settings) -> ModelChoice:
 
     @cache
     def tokenizer() -> ChatTokenizer:
-        """Loaded once: the packer counts with it and the backend renders with it."""
+        """Loaded once: the packer counts with it and the backend renders with it; a budget
+        beyond the model's context is refused first, dry runs included."""
+        _check_budget_fits(path, settings)
         return ChatTokenizer.from_gguf(path)
 
     def open_backend() -> Backend:
@@ -112,6 +117,21 @@ def _embedded(spec: ModelSpec, backend: str, settings: Settings) -> ModelChoice:
         max_new_tokens=settings.max_new_tokens,
         notes=notes,
     )
+
+
+def _check_budget_fits(path: Path, settings: Settings) -> None:
+    """``--max-prompt-tokens`` plus the answer within the context the model was trained for."""
+    if settings.max_prompt_tokens is None:
+        return
+    metadata = read_gguf_metadata(path)
+    trained = metadata.get(f"{metadata.get('general.architecture')}.context_length")
+    needed = settings.max_prompt_tokens + settings.max_new_tokens
+    if isinstance(trained, int) and needed > trained:
+        raise UsageError(
+            f"--max-prompt-tokens {settings.max_prompt_tokens} plus --max-new-tokens "
+            f"{settings.max_new_tokens} is more than the {trained} tokens this model reads; "
+            f"pass at most --max-prompt-tokens {trained - settings.max_new_tokens}"
+        )
 
 
 def _budget(settings: Settings) -> int:
@@ -149,7 +169,7 @@ def _openai(model: str, settings: Settings) -> ModelChoice:
     return ModelChoice(
         name=model,
         backend_name="openai",
-        revision=f"{base_url.rstrip('/')}#{model}",
+        revision=f"{without_credentials(base_url).rstrip('/')}#{model}",
         counter=counter_source,
         open_backend=open_backend,
         max_new_tokens=settings.max_new_tokens,
@@ -204,9 +224,71 @@ def choose_model(settings: Settings) -> ModelChoice:
     return _transformers_checkpoint(model, settings)
 
 
+@contextlib.contextmanager
+def model_failures() -> Iterator[None]:
+    """Whatever goes wrong inside a backend (a server, llama.cpp, torch) is a ModelFailure:
+    one clear line, exit 3, and what ``--on-error allow`` may let pass. A usage error (a
+    model that is not installed, a context too long) stays one."""
+    try:
+        yield
+    except (ModelFailure, UsageError):
+        raise
+    except RuntimeFailure as failure:
+        raise ModelFailure(str(failure)) from failure
+    except MythosError:
+        raise
+    except Exception as error:
+        detail = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+        raise ModelFailure(
+            f"the model failed: {type(error).__name__}" + (f": {detail}" if detail else "")
+        ) from error
+
+
+class _GuardedBackend:
+    """A backend whose every call goes through ``model_failures``."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    @property
+    def name(self) -> str:
+        return self._backend.name
+
+    @property
+    def model_name(self) -> str:
+        return self._backend.model_name
+
+    @property
+    def revision(self) -> str:
+        with model_failures():
+            return self._backend.revision
+
+    def count_chat(self, chat: Chat) -> int:
+        with model_failures():
+            return self._backend.count_chat(chat)
+
+    def count(self, text: str) -> int:
+        with model_failures():
+            return self._backend.count(text)
+
+    def generate(
+        self,
+        chats: Sequence[Chat],
+        decoding: DecodingSettings,
+        schema: Mapping[str, Any] | None = None,
+    ) -> list[Generation]:
+        with model_failures():
+            return self._backend.generate(chats, decoding, schema)
+
+    def close(self) -> None:
+        with model_failures():
+            self._backend.close()
+
+
 class LazyBackend:
     """Loads the model on the first question that the cache cannot answer, never before:
-    a fully cached run never imports torch, transformers or llama_cpp."""
+    a fully cached run never imports torch, transformers or llama_cpp. Loading and every call
+    raise ModelFailure, whatever the backend raised."""
 
     def __init__(self, factory: Callable[[], Backend]) -> None:
         self._factory = factory
@@ -218,7 +300,8 @@ class LazyBackend:
 
     def get(self) -> Backend:
         if self._backend is None:
-            self._backend = self._factory()
+            with model_failures():
+                self._backend = _GuardedBackend(self._factory())
         return self._backend
 
     def close(self) -> None:

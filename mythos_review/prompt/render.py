@@ -3,19 +3,26 @@
 Code is data: it is passed to the templates as values (never as template source), each block
 gets a fence longer than any backtick run inside it, and chat control markers inside code are
 broken up, so code under review can neither close its fence, inject template syntax, nor forge
-a turn of the chat.
+a turn of the chat. Paths and names outside fences have their control characters escaped, so a
+file named with a newline cannot start a line of the prompt.
+
+A user's ``template_dir`` renders in jinja2's sandbox, from files really inside that folder: a
+template (a pull request may add one) can neither reach Python objects nor include a file
+through a symbolic link out of its folder.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 
+from mythos_review.errors import UsageError, escape_controls
 from mythos_review.prompt.schema import MAX_FINDINGS, VERIFY_SCHEMA
 from mythos_review.types import (
     CATEGORIES,
@@ -69,6 +76,11 @@ def neutralize(text: str) -> str:
     return _CONTROL_MARKER.sub("<\u200b\\1", text)
 
 
+def inline(text: str) -> str:
+    """A path or a name outside any fence: markers broken up and kept on one line."""
+    return escape_controls(neutralize(text))
+
+
 def fence_for(body: str) -> str:
     """A backtick fence longer than the longest backtick run in ``body``."""
     longest = max((len(run) for run in _BACKTICK_RUN.findall(body)), default=0)
@@ -105,7 +117,7 @@ def heading_for(item: EvidenceItem) -> str:
 def render_block(item: EvidenceItem, language: str = "") -> RenderedBlock:
     body = format_body(item)
     return RenderedBlock(
-        heading=neutralize(heading_for(item)),
+        heading=inline(heading_for(item)),
         fence=fence_for(body),
         language="diff" if item.role == "hunk" else language,
         body=body,
@@ -127,6 +139,19 @@ def question(evidence: str, task: str) -> str:
     return f"{evidence}\n{task}"
 
 
+class _ConfinedLoader(jinja2.FileSystemLoader):
+    """Loads only templates whose real path lies inside one of its folders."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(root).resolve()) for root in self.searchpath):
+            raise jinja2.TemplateNotFound(template)
+        return source, filename, uptodate
+
+
 class PromptRenderer:
     """Renders passes with the shipped templates, or a user's folder that overrides them.
 
@@ -138,18 +163,32 @@ class PromptRenderer:
         search_path = [str(SHIPPED_TEMPLATES)]
         if template_dir is not None:
             search_path.insert(0, template_dir)
-        self._environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(search_path),
+        self._template_dir = template_dir
+        self._environment = jinja2.sandbox.SandboxedEnvironment(
+            loader=_ConfinedLoader(search_path),
             autoescape=False,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=False,
         )
-        self.system_prompt = self._environment.get_template("system.j2").render()
-        self.review_task = self._environment.get_template("task_review.j2").render(
+        self.system_prompt = self._render("system.j2")
+        self.review_task = self._render(
+            "task_review.j2",
             max_findings=MAX_FINDINGS,
             severities=", ".join(SEVERITIES),
             categories=", ".join(CATEGORIES),
         )
+
+    def _render(self, name: str, **values: object) -> str:
+        """One template rendered; a broken or hostile override is a usage error."""
+        try:
+            return self._environment.get_template(name).render(**values)
+        except (jinja2.TemplateError, UnicodeDecodeError) as error:
+            where = self._template_dir or SHIPPED_TEMPLATES
+            raise UsageError(
+                f"the prompt template {name} in {where} cannot be used: "
+                f"{type(error).__name__}: {escape_controls(str(error))}; fix it or remove it "
+                "from template_dir"
+            ) from error
 
     def render_evidence(
         self,
@@ -170,17 +209,15 @@ class PromptRenderer:
                 sections.append({"title": title, "note": note, "blocks": blocks})
         safe_units = [
             {
-                "symbol": neutralize(unit.symbol),
+                "symbol": inline(unit.symbol),
                 "kind": unit.kind,
-                "path": neutralize(unit.path),
+                "path": inline(unit.path),
                 "start_line": unit.start_line,
                 "end_line": unit.end_line,
             }
             for unit in units
         ]
-        return self._environment.get_template("evidence.j2").render(
-            units=safe_units, sections=sections
-        )
+        return self._render("evidence.j2", units=safe_units, sections=sections)
 
     def render_user(
         self,
@@ -196,8 +233,9 @@ class PromptRenderer:
     ) -> str:
         """A yes/no question about one risky edit, after the same evidence."""
         old_lines, new_lines = old.splitlines(), new.splitlines()
-        task = self._environment.get_template("task_pattern.j2").render(
-            path=neutralize(path),
+        task = self._render(
+            "task_pattern.j2",
+            path=inline(path),
             line=line,
             fence=fence_for(old + "\n" + new),
             old_lines=[neutralize(text) for text in old_lines],
@@ -247,8 +285,9 @@ class PromptRenderer:
         """A yes/no question about one finding's claim, after the same evidence."""
         claim = f"{finding.title}\n{finding.message}"[:MAX_CLAIM_CHARS]
         title, _, message = claim.partition("\n")
-        task = self._environment.get_template("task_verify.j2").render(
-            path=neutralize(finding.path),
+        task = self._render(
+            "task_verify.j2",
+            path=inline(finding.path),
             start_line=finding.start_line,
             end_line=finding.end_line,
             fence=fence_for(claim),
@@ -264,8 +303,9 @@ class PromptRenderer:
         """The opposite framing of a verification: is the changed code correct? A small
         model leans towards "yes" whatever it is asked; a claim is confirmed only when it
         calls the claim true and the code wrong."""
-        task = self._environment.get_template("task_correct.j2").render(
-            path=neutralize(path),
+        task = self._render(
+            "task_correct.j2",
+            path=inline(path),
             start_line=start_line,
             end_line=end_line,
             fence=fence_for("\n".join(lines)),

@@ -29,7 +29,26 @@ def pair_formats(reports: Sequence[tuple[str, str | None]] | None) -> list[tuple
     pairs = [(fmt, target or "-") for fmt, target in reports or [("text", None)]]
     if [target for _, target in pairs].count("-") > 1:
         raise UsageError("only one --format can go to stdout; give the others an --output FILE")
+    for fmt, target in pairs:
+        _check_target(fmt, target)
     return pairs
+
+
+_SUFFIXES = {"text": "txt", "json": "json", "markdown": "md", "sarif": "sarif", "rdjsonl": "jsonl"}
+
+
+def _check_target(fmt: str, target: str) -> None:
+    """An ``--output`` that cannot be written fails before the review runs, not after."""
+    if target == "-":
+        return
+    path = Path(target)
+    if path.is_dir():
+        raise UsageError(
+            f"--output {target} is a folder; name a file in it, such as "
+            f"{path / ('review.' + _SUFFIXES[fmt])}"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"--output {target}: the folder {path.parent} does not exist; create it")
 
 
 def write_reports(
@@ -46,4 +65,5 @@ def write_reports(
         try:
             write_text_atomically(Path(target), document)
         except OSError as error:
-            raise UsageError(f"cannot write {fmt} output to {target}: {error}") from error
+            reason = error.strerror or type(error).__name__
+            raise UsageError(f"cannot write {fmt} output to {target}: {reason}") from error

@@ -3,7 +3,8 @@ clean document in any ``--format``."""
 
 from __future__ import annotations
 
-from mythos_review.report.text import describe_unit
+from mythos_review.errors import escape_controls
+from mythos_review.report.text import describe_unit, printable
 from mythos_review.types import EvidenceItem, ReviewPass, ReviewResult
 
 
@@ -11,14 +12,14 @@ def _item_line(item: EvidenceItem) -> str:
     offered = "/".join(size for size, _ in item.sizes)
     size = f"  {item.size}" + (f" of {offered}" if len(item.sizes) > 1 else "")
     packing = f" [{item.packing}]" if item.packing else ""
-    return (
+    return escape_controls(
         f"{item.role:<7} {item.path}:{item.start_line}-{item.end_line} {item.symbol}"
         f"  score {item.score:g}  {item.tokens} tokens{size}{packing}  ({item.reason})"
     )
 
 
 def render_pass(review_pass: ReviewPass, show_prompt: bool) -> list[str]:
-    units = ", ".join(f"{u.path} {u.symbol}" for u in review_pass.units)
+    units = escape_controls(", ".join(f"{u.path} {u.symbol}" for u in review_pass.units))
     lines = [
         f"pass {review_pass.number}: {units}",
         f"  prompt {review_pass.prompt_tokens} of {review_pass.budget} tokens"
@@ -30,32 +31,32 @@ def render_pass(review_pass: ReviewPass, show_prompt: bool) -> list[str]:
     )
     if show_prompt:
         lines.append("  ---- system prompt ----")
-        lines.append(review_pass.system_prompt)
+        lines.append(printable(review_pass.system_prompt))
         lines.append("  ---- user prompt ----")
-        lines.append(review_pass.user_prompt)
+        lines.append(printable(review_pass.user_prompt))
         lines.append("  ---- end of prompt ----")
     return lines
 
 
 def render(result: ReviewResult, show_prompt: bool = False) -> str:
-    lines = [f"source: {result.changeset.source}"]
+    lines = [f"source: {escape_controls(result.changeset.source)}"]
     for change in result.changeset.files:
         moved = f" (from {change.old_path})" if change.old_path not in (None, change.path) else ""
         skipped = f", not parsed: {change.skip_reason}" if change.skip_reason else ""
         lines.append(
-            f"file {change.path}{moved}: {change.status.value}, "
-            f"{len(change.hunks)} hunk(s){skipped}"
+            escape_controls(f"file {change.path}{moved}: {change.status.value}, ")
+            + f"{len(change.hunks)} hunk(s){skipped}"
         )
     lines.append(f"units: {len(result.units)}")
     for unit in result.units:
         lines.append(f"  {describe_unit(unit)}")
-        lines.append(f"    mapped: {unit.mapping}")
+        lines.append(f"    mapped: {escape_controls(unit.mapping)}")
     outcomes = {outcome.pass_number: outcome for outcome in result.outcomes}
     for review_pass in result.passes:
         lines.extend(render_pass(review_pass, show_prompt))
         outcome = outcomes.get(review_pass.number)
         if outcome is not None:
-            detail = f" ({outcome.detail})" if outcome.detail else ""
+            detail = f" ({escape_controls(outcome.detail)})" if outcome.detail else ""
             lines.append(
                 f"  model: {outcome.status}{detail}, {outcome.prompt_tokens} prompt + "
                 f"{outcome.completion_tokens} completion tokens, {outcome.seconds} s"
@@ -63,15 +64,20 @@ def render(result: ReviewResult, show_prompt: bool = False) -> str:
             )
             if show_prompt:
                 lines.append("  ---- answer ----")
-                lines.append(outcome.raw_answer)
+                lines.append(printable(outcome.raw_answer))
     for finding in result.findings:
+        status = "verified" if finding.verified else "unverified"
         lines.append(
-            f"finding {finding.path}:{finding.start_line}-{finding.end_line} {finding.title}: "
-            f"{'verified' if finding.verified else 'unverified'} ({finding.verification or '-'})"
+            escape_controls(
+                f"finding {finding.path}:{finding.start_line}-{finding.end_line} {finding.title}: "
+                f"{status} ({finding.verification or '-'})"
+            )
         )
     for dropped in result.dropped:
         lines.append(
-            f"dropped (pass {dropped.pass_number}): {dropped.reason}: "
-            f"{dropped.raw.get('title', '')!s}"
+            escape_controls(
+                f"dropped (pass {dropped.pass_number}): {dropped.reason}: "
+                f"{dropped.raw.get('title', '')!s}"
+            )
         )
     return "\n".join(lines) + "\n"

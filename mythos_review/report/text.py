@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TextIO
 
+from mythos_review.errors import escape_controls
 from mythos_review.report.options import ReportOptions
 from mythos_review.report.outcomes import problem
 from mythos_review.types import ChangeUnit, Finding, ReviewResult, Severity
@@ -78,13 +79,15 @@ def describe_unit(unit: ChangeUnit) -> str:
     if removed:
         parts.append(f"code removed at {removed}")
     detail = ", ".join(parts) if parts else "no line-level change"
-    return f"{unit.path}:{unit.start_line}-{unit.end_line} {unit.symbol} ({unit.kind}), {detail}"
+    where = f"{unit.path}:{unit.start_line}-{unit.end_line} {unit.symbol}"
+    return f"{escape_controls(where)} ({unit.kind}), {detail}"
 
 
 def describe_finding(finding: Finding, color: bool = False) -> list[str]:
     status = "" if finding.verified else " (unverified)"
     label = _paint(f"{finding.severity}{status}", _SEVERITY_STYLE[finding.severity], color)
-    lines = [f"{finding.path}:{finding.start_line}: {label}: {printable(finding.title)}"]
+    where = f"{escape_controls(finding.path)}:{finding.start_line}"
+    lines = [f"{where}: {label}: {escape_controls(printable(finding.title))}"]
     lines.extend(f"    {line}" for line in printable(finding.message).splitlines() if line.strip())
     if finding.fix:
         lines.append("    fix:")
@@ -124,11 +127,11 @@ def render(result: ReviewResult, options: ReportOptions) -> str:
             f"verified) in {reviewed} by {result.model.get('name')}"
         )
         lines.extend(
-            f"note: pass {o.pass_number}: {issue}"
+            f"note: pass {o.pass_number}: {escape_controls(issue)}"
             for o in result.outcomes
             if (issue := problem(o)) is not None
         )
     if result.suppressed:
         lines.append(describe_suppressed(result))
-    lines.extend(f"note: {note}" for note in result.notes)
+    lines.extend(f"note: {escape_controls(note)}" for note in result.notes)
     return "\n".join(lines) + "\n"

@@ -86,9 +86,10 @@ def _locate(quote: str, lines: Mapping[int, str], start: int, end: int) -> tuple
 
 
 def _integer(value: Any) -> int | None:
+    """A line number the model wrote, if it is one (JSON allows ``Infinity`` and ``NaN``)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -122,13 +123,14 @@ def _path_in_evidence(
     raw: Mapping[str, Any], context: GroundingContext, shown: Mapping[str, Any]
 ) -> str:
     """Rule 1: the finding's file was shown (a missing path means the only unit's file)."""
-    path = str(raw.get("path", "")).strip().lstrip("./") if raw.get("path") else ""
+    named = str(raw.get("path", "")).strip() if raw.get("path") else ""
+    path = named.lstrip("./")
     if path in shown:
         return path
     units_paths = {unit.path for unit in context.review_pass.units}
     if not path and len(units_paths) == 1:
         return next(iter(units_paths))
-    raise _Rejected(f"path {path!r} was not in the evidence")
+    raise _Rejected(f"path {named!r} was not in the evidence")
 
 
 def removed_lines(review_pass: ReviewPass, path: str) -> dict[int, list[str]]:

@@ -226,7 +226,9 @@ def test_unknown_languages_fall_back_to_windows_around_hunks() -> None:
     assert "no grammar for this file" in units[0].mapping
 
 
-def test_a_file_without_post_image_text_falls_back_to_windows() -> None:
+def test_a_file_without_post_image_text_is_not_reviewed() -> None:
+    """A submodule, a binary or a file over max_file_bytes has no unit (the run's notes say
+    it was not reviewed): a 20 MB diff must not become a 400,000-line unit."""
     change = change_between("big.py", "a = 1\nb = 2\n", "a = 1\nb = 3\n")
     skipped = FileChange(
         path=change.path,
@@ -235,10 +237,8 @@ def test_a_file_without_post_image_text_falls_back_to_windows() -> None:
         hunks=change.hunks,
         skip_reason="file too large",
     )
-    (unit,) = units_for_change(skipped, None, window_lines=5)
-    assert summary([unit]) == [("<lines 1-7>", "window", 1, 7)]
-    assert unit.language == "python"
-    assert "file too large" in unit.mapping
+    assert units_for_change(skipped, None, window_lines=5) == []
+    assert units_for_changeset(ChangeSet((skipped,), source="test"), window_lines=5) == []
 
 
 def test_a_deleted_file_is_one_unit_without_lines() -> None:

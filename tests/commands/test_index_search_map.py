@@ -114,6 +114,46 @@ def test_search_outside_a_repository_walks_the_folder(
     assert not (project / ".git").exists()
 
 
+def test_folders_outside_repositories_never_share_an_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13.7: ``/x/a_b`` and ``/x/a/b`` were both stored as ``x_a_b``."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folders = {"underscored": tmp_path / "x" / "a_b", "nested": tmp_path / "x" / "a" / "b"}
+    for name, folder in folders.items():
+        folder.mkdir(parents=True)
+        (folder / f"{name}.py").write_text(f"def {name}():\n    pass\n", encoding="utf-8")
+        assert _run(capsys, "index", "-C", str(folder))[0] == EXIT_OK
+    for name, folder in folders.items():
+        other = next(n for n in folders if n != name)
+        assert f"{name}.py" in _run(capsys, "search", name, "-C", str(folder))[1]
+        assert _run(capsys, "search", other, "-C", str(folder))[1] == ""
+    assert len(list((tmp_path / "cache" / "mythos-review").iterdir())) == 2
+
+
+def test_a_bare_repository_is_refused_not_indexed(
+    sample_repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13.7: in a bare repository ``index`` indexed git's own files."""
+    bare = tmp_path / "bare.git"
+    sample_repo.git("clone", "--quiet", "--bare", str(sample_repo.path), str(bare))
+    for command in ("index", "map"):
+        code, out, err = _run(capsys, command, "-C", str(bare))
+        assert (code, out) == (EXIT_USAGE, "")
+        assert "is a bare repository or a git directory" in err
+    code, _, err = _run(capsys, "index", "-C", str(sample_repo.path / ".git"))
+    assert code == EXIT_USAGE and "git directory" in err
+    assert not (bare / "mythos").exists()
+
+
+def test_a_huge_query_is_a_usage_error(
+    sample_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13.3: a 100 KB query hit SQLite's LIKE limit with a traceback."""
+    code, _, err = _run(capsys, "search", "a" * 100_000, "-C", str(sample_repo.path))
+    assert code == EXIT_USAGE and "more than the 10000 a search takes" in err
+
+
 def test_search_in_a_missing_folder_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

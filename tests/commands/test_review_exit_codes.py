@@ -11,6 +11,7 @@ import pytest
 from mythos_review.cli import main
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK
 from tests.fake_openai_server import FakeOpenAIServer
+from tests.repo_snapshot import unchanged
 from tests.scripted_review import LIMITS, TITLE, ScriptedModel
 
 if TYPE_CHECKING:
@@ -30,10 +31,11 @@ def repo(git_repo: GitRepoFactory) -> GitRepo:
 def _review(
     repo: GitRepo, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, dict[str, object], str]:
-    code = main(
-        ["review", "-C", str(repo.path), "--backend", "openai", "--base-url", server.url,
-         "--model", "fake-model", "--max-prompt-tokens", "4000", "--format", "json", *extra]
-    )  # fmt: skip
+    with unchanged(repo.path):
+        code = main(
+            ["review", "-C", str(repo.path), "--backend", "openai", "--base-url", server.url,
+             "--model", "fake-model", "--max-prompt-tokens", "4000", "--format", "json", *extra]
+        )  # fmt: skip
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err
 

@@ -421,3 +421,38 @@ def test_malformed_diffs(text: str, message: str) -> None:
         parse_unified_diff(text)
 
     assert "\n" not in str(error.value)
+
+
+def test_hunk_counts_too_small_are_an_error_as_in_git_apply(git_repo: GitRepoFactory) -> None:
+    """Issue 13.7: a header promising fewer lines than follow was accepted silently (and the
+    lines after the promised ones were never reviewed)."""
+    lines = real_diff_lines(git_repo)
+    lines[4] = "@@ -3,2 +3,2 @@ l2\n"
+
+    with pytest.raises(UsageError) as error:
+        parse_unified_diff("".join(lines))
+
+    assert str(error.value).startswith(
+        "malformed diff: the hunk header at line 5 says 2 old and 2 new lines, but line 8"
+    )
+    assert "fix the counts in the header" in str(error.value)
+
+
+def test_format_patch_signature_and_plain_multi_file_diffs_still_parse() -> None:
+    two_files = (
+        "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
+        "--- a/g\n+++ b/g\n@@ -1 +1 @@\n-c\n+d\n"
+        "-- \n2.43.0\n\n"
+    )
+    assert [change.path for change in parse_unified_diff(two_files)] == ["f", "g"]
+
+
+def test_a_dirty_submodule_in_a_git_diff_is_a_submodule() -> None:
+    """Issue 13.6: git names no mode for a submodule that only got dirty."""
+    sha = "0b7ba8761a44c096b0e22e954237e35a08bd9863"
+    text = (
+        "diff --git a/sub b/sub\n--- a/sub\n+++ b/sub\n@@ -1 +1 @@\n"
+        f"-Subproject commit {sha}\n+Subproject commit {sha}-dirty\n"
+    )
+    (change,) = parse_unified_diff(text)
+    assert change.is_submodule

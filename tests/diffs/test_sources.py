@@ -6,6 +6,7 @@ import argparse
 import io
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -419,3 +420,69 @@ def test_pre_push_range_loads(history: GitRepo) -> None:
 
     assert sorted(by_path(changeset)) == ["b.py", "feature.py"]
     assert (changeset.base, changeset.head) == (fork, tip)
+
+
+@pytest.fixture
+def shallow(history: GitRepo, git_repo: GitRepoFactory) -> GitRepo:
+    """A depth-1 clone of ``history``: HEAD's parent is named but was never fetched."""
+    clone = git_repo("shallow")
+    clone.git("fetch", "--quiet", "--depth=1", f"file://{history.path}", "main")
+    clone.git("checkout", "--quiet", "FETCH_HEAD")
+    return clone
+
+
+@pytest.mark.parametrize("ref", ["HEAD", "HEAD~1"])
+def test_a_shallow_clone_says_to_fetch_more_history(shallow: GitRepo, ref: str) -> None:
+    """Issue 13.3: ``--commit HEAD~1`` in a shallow clone was a traceback, and ``--commit
+    HEAD`` would have reviewed the whole tree as new."""
+    with pytest.raises(UsageError, match="shallow clone: fetch more history") as error:
+        load_changeset(shallow.path, DiffRequest(commit=ref), LIMIT)
+    assert "fetch-depth: 0" in str(error.value)
+
+
+def test_a_range_without_a_merge_base_in_a_shallow_clone_says_why(
+    history: GitRepo, git_repo: GitRepoFactory
+) -> None:
+    history.git("checkout", "--quiet", "-b", "topic", "HEAD~1")
+    history.write("c.py", "C = 1\n")
+    history.commit("topic")
+    clone = git_repo("shallow")
+    for branch in ("main", "topic"):
+        remote = f"{branch}:refs/remotes/origin/{branch}"
+        clone.git("fetch", "--quiet", "--depth=1", f"file://{history.path}", remote)
+    clone.git("checkout", "--quiet", "origin/topic")  # a detached HEAD, as in CI
+    with pytest.raises(UsageError, match=r"share no history.*shallow clone"):
+        load_changeset(clone.path, DiffRequest(base="origin/main"), LIMIT)
+
+
+@pytest.mark.parametrize("request_", [DiffRequest(staged=True), DiffRequest(worktree=True)])
+def test_unmerged_paths_name_the_conflict(history: GitRepo, request_: DiffRequest) -> None:
+    """Issue 13.7: a conflicted merge gave "malformed diff" instead of naming the conflict."""
+    history.git("checkout", "--quiet", "-b", "other", "HEAD~1")
+    history.write("a.py", "def a():\n    return 'other'\n")
+    history.commit("other")
+    history.git("checkout", "--quiet", "main")
+    merge = subprocess.run(["git", "merge", "other"], cwd=history.path, capture_output=True)
+    assert merge.returncode != 0
+    with pytest.raises(UsageError, match=r"^a\.py: unresolved merge conflicts; resolve them"):
+        load_changeset(history.path, request_, LIMIT)
+
+
+def test_a_dirty_submodule_leaves_the_change_beside_it_reviewable(
+    history: GitRepo, git_repo: GitRepoFactory
+) -> None:
+    """Issue 13.6: --worktree refused everything with "cannot read sub (Is a directory)"."""
+    library = git_repo("library")
+    library.write("lib.py", "X = 1\n")
+    library.commit("library root")
+    history.git(
+        "-c", "protocol.file.allow=always", "submodule", "--quiet", "add", "../library", "sub"
+    )
+    history.commit("add the submodule")
+    history.write("sub/lib.py", "X = 2\n")
+    history.write("a.py", "def a():\n    return 3\n")
+
+    files = by_path(load_changeset(history.path, DiffRequest(worktree=True), LIMIT))
+
+    assert files["sub"].skip_reason == "submodule"
+    assert files["a.py"].new_text == "def a():\n    return 3\n"

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mythos_review.config import Settings
+from mythos_review.config import Settings, load_settings
+from mythos_review.errors import UsageError
 from mythos_review.index.search import Index
 from mythos_review.index.store import SCHEMA_VERSION
 
@@ -119,6 +120,73 @@ def test_a_garbage_file_is_replaced_with_a_notice(sample_repo: GitRepo) -> None:
         index.update()
         assert index.definitions("login")
     assert len(notices) == 1 and "is corrupt" in notices[0] and "rebuilding" in notices[0]
+
+
+def _notes_database(path: Path) -> bytes:
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('my notes')")
+    connection.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        ("notes.db", None, "another SQLite database"),
+        ("README.md", b"# Project\n", "not a SQLite database"),
+        ("empty.py", b"", "an empty file"),
+    ],
+)
+def test_a_file_mythos_did_not_create_is_refused_never_replaced(
+    sample_repo: GitRepo, name: str, content: bytes | None, what: str
+) -> None:
+    """Issue 13.1: --index-path on a tracked file once printed "rebuilding it" and replaced it."""
+    path = sample_repo.path / name
+    before = (
+        _notes_database(path) if content is None else sample_repo.write(name, content).read_bytes()
+    )
+    with pytest.raises(UsageError, match=f"is {what}, not a mythos index; mythos never replaces"):
+        Index.open(sample_repo.path, Settings(index_path=name))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in sample_repo.path.iterdir() if p.name.startswith(name)) == [name]
+
+
+def test_its_own_index_at_a_chosen_path_is_reused_and_a_damaged_one_rebuilt(
+    sample_repo: GitRepo, tmp_path: Path
+) -> None:
+    target = tmp_path / "ix.sqlite"
+    with Index.open(sample_repo.path, Settings(index_path=str(target))) as index:
+        index.update()
+    with Index.open(sample_repo.path, Settings(index_path=str(target))) as index:
+        assert index.definitions("verify_password")
+    data = bytearray(target.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)  # the header (with our id) survives
+    target.write_bytes(bytes(data))
+    notices: list[str] = []
+    with Index.open(
+        sample_repo.path, Settings(index_path=str(target)), notice=notices.append
+    ) as index:
+        index.update()
+        assert index.definitions("verify_password")
+
+
+@pytest.mark.parametrize("configured", ["/tmp/anything.sqlite", "../outside.sqlite", "notes.db"])
+def test_a_repository_file_keeps_the_index_in_the_git_directory_or_the_cache(
+    sample_repo: GitRepo, configured: str
+) -> None:
+    """Issue 13.1: index_path in a committed .mythos.toml (a pull request's) aimed anywhere."""
+    sample_repo.write(".mythos.toml", f'index_path = "{configured}"\n')
+    settings = load_settings(sample_repo.path)
+    with pytest.raises(UsageError, match="a repository may keep the index only there"):
+        Index.open(sample_repo.path, settings)
+
+
+def test_a_repository_file_may_name_a_place_in_the_git_directory(sample_repo: GitRepo) -> None:
+    sample_repo.write(".mythos.toml", 'index_path = ".git/mythos/other.sqlite"\n')
+    with Index.open(sample_repo.path, load_settings(sample_repo.path)) as index:
+        index.update()
+    assert (sample_repo.path / ".git" / "mythos" / "other.sqlite").is_file()
 
 
 def test_damaged_pages_are_detected_on_update_and_rebuilt(sample_repo: GitRepo) -> None:

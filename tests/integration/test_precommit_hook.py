@@ -149,6 +149,7 @@ def shop(
     monkeypatch.setenv("PIP_CONSTRAINT", str(CPU_CONSTRAINTS))
     for variable in ("SKIP", "MYTHOS_API_KEY", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("MYTHOS_ALLOWED_HOSTS", "127.0.0.1")  # the team's server, as documented
     source, rev = hook_source
     server, _ = model
     repo = git_repo("shop")

@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 
 from mythos_review.config import Settings
-from mythos_review.errors import UsageError
+from mythos_review.errors import ModelFailure, RuntimeFailure, UsageError
+from mythos_review.model.backends.base import DecodingSettings
 from mythos_review.model.devices import (
     CPU_PROMPT_TOKENS,
     GPU_PROMPT_TOKENS,
@@ -18,7 +19,7 @@ from mythos_review.model.devices import (
     detect_device,
     free_cores,
 )
-from mythos_review.model.select import choose_model
+from mythos_review.model.select import LazyBackend, choose_model
 from mythos_review.model.tokenizer import ChatTokenizer
 
 
@@ -74,3 +75,65 @@ def test_a_core_kept_busy_now_is_seen_now_not_a_minute_later() -> None:
     finally:
         spinner.kill()
         spinner.wait()
+
+
+class _Failing:
+    """A backend that fails the way llama.cpp or torch do: with their own exception types."""
+
+    name = model_name = revision = "failing"
+
+    def __init__(self, error: BaseException) -> None:
+        self._error = error
+
+    def count_chat(self, chat: object) -> int:
+        return 1
+
+    def count(self, text: str) -> int:
+        return 1
+
+    def generate(self, *args: object) -> list[object]:
+        raise self._error
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (RuntimeError("llama_decode returned -3"), "the model failed: RuntimeError: llama_decode"),
+        (MemoryError(), "the model failed: MemoryError"),
+        (TimeoutError("no answer"), "the model failed: TimeoutError: no answer"),
+        (OSError(28, "No space left on device"), "No space left on device"),
+        (RuntimeFailure("llama.cpp could not load"), "llama.cpp could not load"),
+    ],
+)
+def test_whatever_a_backend_raises_is_a_model_failure(error: Exception, message: str) -> None:
+    backend = LazyBackend(lambda: _Failing(error))  # type: ignore[arg-type,return-value]
+    with pytest.raises(ModelFailure, match=message) as raised:
+        backend.get().generate([], DecodingSettings(max_new_tokens=1))
+    assert raised.value.__cause__ is error
+
+
+@pytest.mark.parametrize("error", [UsageError("install llama-cpp-python"), KeyboardInterrupt()])
+def test_usage_errors_and_interrupts_pass_through(error: BaseException) -> None:
+    backend = LazyBackend(lambda: _Failing(error))  # type: ignore[arg-type,return-value]
+    with pytest.raises(type(error)):
+        backend.get().generate([], DecodingSettings(max_new_tokens=1))
+
+
+def test_a_backend_that_cannot_load_is_a_model_failure() -> None:
+    def load() -> _Failing:
+        raise OSError("CUDA driver version is insufficient")
+
+    with pytest.raises(ModelFailure, match="OSError: CUDA driver"):
+        LazyBackend(load).get()  # type: ignore[arg-type]
+
+
+def test_a_budget_beyond_the_models_context_is_refused_before_it_loads() -> None:
+    """Issue 13.7: --max-prompt-tokens 10**12 was accepted beyond the model's context."""
+    choice = choose_model(
+        replace(Settings(), model="qwen2.5-coder-0.5b", max_prompt_tokens=1 << 20)
+    )
+    with pytest.raises(UsageError, match="is more than the 32768 tokens this model reads"):
+        choice.counter()

@@ -5,11 +5,15 @@ Only the standard library talks HTTP here, so the backend costs no dependency an
 A shared server is busy and sometimes restarting, so transient failures (429, 5xx, dropped
 connections, timeouts) are retried a bounded number of times with exponential backoff, while a
 request the server refuses outright (400, 401, 404) fails at once with what to check. The API key
-only ever comes from an environment variable and never appears in a log line or an error.
+only ever comes from an environment variable and never appears in a log line or an error; nor
+do credentials written into the URL (``https://user:password@host``), sent as basic auth.
+Requests run on daemon threads, so a Ctrl-C or SIGTERM ends the run at once instead of
+waiting for a request in flight.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
@@ -21,16 +25,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from mythos_review import __version__
-from mythos_review.errors import RuntimeFailure, UsageError
+from mythos_review.errors import ModelFailure, UsageError
 from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
 from mythos_review.model.tokenizer import ChatTokenizer
 from mythos_review.tokens import estimate_tokens
-from mythos_review.webapi import error_body, parse_retry_after, redact
+from mythos_review.webapi import error_body, parse_retry_after, redact, without_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -79,16 +82,25 @@ def _names_response_format(detail: str) -> bool:
 
 
 def normalized_base_url(base_url: str) -> str:
-    """The server's root URL: accepts ``http://host:8000`` and ``http://host:8000/v1`` alike."""
-    parts = urllib.parse.urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    """The server's root URL: accepts ``http://host:8000`` and ``http://host:8000/v1`` alike,
+    without any ``user:password@`` (``url_credentials`` has those)."""
+    parts = urllib.parse.urlsplit(without_credentials(base_url.strip()))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
-            f"--base-url {base_url!r} is not an http(s) URL; pass the server's address, "
-            "e.g. --base-url http://127.0.0.1:8000/v1"
+            f"--base-url {redact(base_url)!r} is not an http(s) URL; pass the server's "
+            "address, e.g. --base-url http://127.0.0.1:8000/v1"
         )
     path = parts.path.rstrip("/")
     path = path.removesuffix("/v1")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def url_credentials(base_url: str) -> tuple[str, str] | None:
+    """``(user, password)`` written into a URL, percent-decoded; None when it has none."""
+    parts = urllib.parse.urlsplit(base_url.strip())
+    if parts.username is None:
+        return None
+    return urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
 
 
 def estimate_chat_tokens(chat: Chat) -> int:
@@ -136,6 +148,7 @@ class OpenAIBackend:
         if not model.strip():
             raise UsageError("--backend openai needs --model NAME (the name the server serves)")
         self._root = normalized_base_url(base_url)
+        self._credentials = url_credentials(base_url)
         self._model = model
         self._api_key_env = api_key_env
         self._api_key = self._read_api_key(api_key_env)
@@ -213,22 +226,42 @@ class OpenAIBackend:
         schema: Mapping[str, Any] | None = None,
     ) -> list[Generation]:
         """One answer per chat, at most ``max_parallel`` requests in flight; the first failure
-        cancels the requests not yet sent and is raised."""
-        if not chats:
-            return []
-        executor = ThreadPoolExecutor(
-            max_workers=min(self._max_parallel, len(chats)), thread_name_prefix="mythos-openai"
-        )
-        futures: list[Future[Generation]] = [
-            executor.submit(self._complete, chat, decoding, schema) for chat in chats
+        stops the requests not yet sent and is raised. The workers are daemon threads: an
+        interrupted run exits without waiting for them."""
+        answers: dict[int, Generation] = {}
+        failures: list[BaseException] = []
+        pending = iter(range(len(chats)))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    index = None if failures else next(pending, None)
+                if index is None:
+                    return
+                try:
+                    answer = self._complete(chats[index], decoding, schema)
+                except BaseException as error:  # raised again in the caller's thread
+                    with lock:
+                        failures.append(error)
+                    return
+                with lock:
+                    answers[index] = answer
+
+        workers = [
+            threading.Thread(target=work, name="mythos-openai", daemon=True)
+            for _ in range(min(self._max_parallel, len(chats)))
         ]
-        try:
-            return [future.result() for future in futures]
-        finally:
-            executor.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if failures:
+            raise failures[0]
+        return [answers[index] for index in range(len(chats))]
 
     def close(self) -> None:
-        """Nothing to release: every ``generate`` call owns and shuts down its own pool."""
+        """Nothing to release: every ``generate`` call owns its own threads."""
 
     # --- one chat ---------------------------------------------------------------------------
 
@@ -351,7 +384,7 @@ class OpenAIBackend:
                 return self._request_once(method, path, payload)
             except _Transient as failure:
                 if attempt == self._max_retries:
-                    raise RuntimeFailure(self._transient_message(failure)) from None
+                    raise ModelFailure(self._transient_message(failure)) from None
                 delay = self._retry_delay(attempt, failure.retry_after_s)
                 attempt += 1
                 logger.warning(
@@ -380,6 +413,9 @@ class OpenAIBackend:
             headers["Content-Type"] = "application/json"
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
+        elif self._credentials is not None:
+            pair = ":".join(self._credentials).encode("utf-8")
+            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
         request = urllib.request.Request(
             self._root + path, data=data, headers=headers, method=method
         )
@@ -421,7 +457,8 @@ class OpenAIBackend:
 
     def _redact(self, text: str) -> str:
         """A server may echo the request back; the key never reaches a message or a log."""
-        return redact(text, self._api_key)
+        password = self._credentials[1] if self._credentials else None
+        return redact(text, self._api_key, password)
 
     def _transient_message(self, failure: _Transient) -> str:
         return (
@@ -430,30 +467,30 @@ class OpenAIBackend:
             f"serving {self._model!r}? check --base-url"
         )
 
-    def _garbage_failure(self, what: str) -> RuntimeFailure:
-        return RuntimeFailure(
+    def _garbage_failure(self, what: str) -> ModelFailure:
+        return ModelFailure(
             f"the server at {self._root} answered {what}, not an OpenAI chat completion; check "
             "that --base-url points at an OpenAI-compatible server (vLLM, llama.cpp, Ollama)"
         )
 
-    def _refusal_failure(self, refusal: _Refused, path: str) -> RuntimeFailure:
+    def _refusal_failure(self, refusal: _Refused, path: str) -> ModelFailure:
         where = f"{self._root}{path}"
         if refusal.status in (401, 403):
             if self._api_key is None:
-                return RuntimeFailure(
+                return ModelFailure(
                     f"the server at {self._root} requires an API key (HTTP {refusal.status}); "
                     f"put it in the environment variable {self._api_key_env}"
                 )
-            return RuntimeFailure(
+            return ModelFailure(
                 f"the server at {self._root} refused the API key in ${self._api_key_env} "
                 f"(HTTP {refusal.status}); check that ${self._api_key_env} holds a key it accepts"
             )
         if refusal.status == 404:
-            return RuntimeFailure(
+            return ModelFailure(
                 f"{where} answered HTTP 404 ({refusal.detail}); check --base-url and that the "
                 f"server serves model {self._model!r}"
             )
-        return RuntimeFailure(
+        return ModelFailure(
             f"{where} rejected the request with HTTP {refusal.status} ({refusal.detail}); check "
             "--model, and --max-prompt-tokens / --max-new-tokens against the server's context"
         )

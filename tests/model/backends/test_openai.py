@@ -527,3 +527,27 @@ def test_a_real_llama_cpp_server_answers_in_the_schema(
     # json_object + schema into a grammar; a newer server may take json_schema directly.
     assert backend.schema_format in ("json_schema", "json_object")
     assert backend.revision == str(embedded_gguf), "llama.cpp lists its model by path"
+
+
+def test_credentials_in_the_url_go_as_basic_auth_and_never_into_a_message(
+    server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13.2: credentials inside --base-url were echoed four times on stderr (and never
+    reached the server: urllib read them as part of the host name)."""
+    caplog.set_level(logging.DEBUG)
+    host = server.url.removeprefix("http://")
+    fast_backend(f"http://team:{SECRET}@{host}/v1").generate([review_chat()], DECODING)
+    [request] = server.chat_requests
+    assert request.headers["Authorization"].startswith("Basic ")
+
+    port = free_port()
+    backend = fast_backend(f"http://team:{SECRET}@127.0.0.1:{port}/v1", max_retries=2)
+    with pytest.raises(RuntimeFailure) as raised:
+        backend.generate([review_chat()], DECODING)
+    assert f"http://127.0.0.1:{port}" in str(raised.value)
+    assert len(caplog.records) == 2
+    for text in (str(raised.value), caplog.text, backend.base_url):
+        assert SECRET not in text and "team:" not in text
+    with pytest.raises(UsageError) as bad:
+        fast_backend(f"ftp://team:{SECRET}@host/v1")
+    assert SECRET not in str(bad.value)
