@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mythos_review.context.pack import Packer, PackRequest
+from mythos_review.errors import ModelFailure
 from mythos_review.model.backends.base import DecodingSettings
 from mythos_review.model.select import LazyBackend
 from mythos_review.prompt.render import TEMPLATE_VERSION, PromptRenderer
@@ -148,6 +149,8 @@ class QuestionQueue:
         self.progress = progress
         self.tallies: dict[int, _Tally] = {}
         self.skipped: list[Question] = []
+        self.out_of_memory: list[Question] = []
+        """Questions the model ran out of memory on, even asked alone: reported, not retried."""
         self.asked = 0
         self.known = 0
 
@@ -218,7 +221,17 @@ class QuestionQueue:
             ]
             for i in positions
         ]
-        generations = self.backend.get().generate(chats, self._decoding(first), first.schema)
+        try:
+            generations = self.backend.get().generate(chats, self._decoding(first), first.schema)
+        except ModelFailure as failure:
+            if not _out_of_memory(failure):
+                raise
+            if len(positions) > 1:  # smaller batches, once each: one question at a time
+                for position in positions:
+                    self._generate(questions, [position], answers)
+                return
+            self.out_of_memory.append(questions[positions[0]])
+            return
         for position, generation in zip(positions, generations, strict=True):
             answer = CachedAnswer(
                 text=generation.text,
@@ -324,6 +337,13 @@ class PassRunner:
             waiting = following
 
     def _note_skipped(self) -> None:
+        if self.queue.out_of_memory:
+            labels = "; ".join(dict.fromkeys(q.label for q in self.queue.out_of_memory))
+            self.report.notes.append(
+                f"not reviewed: the model ran out of memory on {len(self.queue.out_of_memory)} "
+                f"question(s), even asked one at a time ({labels}); lower --max-prompt-tokens "
+                "or pick a smaller --model"
+            )
         skipped = self.queue.skipped
         if not skipped:
             return
@@ -606,6 +626,13 @@ class PassRunner:
                 self.report.findings.append(
                     with_verification(finding, True, f"confirmed: {reason}")
                 )
+
+
+def _out_of_memory(failure: ModelFailure) -> bool:
+    """Whether the model failed for lack of memory (a batch or a prompt too large for it)."""
+    cause = failure.__cause__
+    text = f"{failure} {cause}".lower()
+    return isinstance(cause, MemoryError) or "out of memory" in text or "memory is short" in text
 
 
 def _start(conversation: Conversation) -> list[Question] | None:

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from tests.conftest import GitRepo, GitRepoFactory
 
 
-
 class CountingCounter(EstimateCounter):
     """The documented estimate, remembering how many characters it was asked to count."""
 

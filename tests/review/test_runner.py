@@ -15,7 +15,7 @@ from mythos_review.diffs.sources import DiffRequest
 from mythos_review.model.select import choose_model
 from mythos_review.pipeline import collect_units, review
 from mythos_review.types import ReviewResult
-from tests.fake_openai_server import FakeOpenAIServer, ok
+from tests.fake_openai_server import FakeOpenAIServer, error, ok
 from tests.scripted_review import ScriptedModel
 
 if TYPE_CHECKING:
@@ -293,3 +293,26 @@ def test_a_batching_backend_gets_each_stage_of_every_pass_at_once(
     assert len(result.passes) == 2
     assert model.kinds() == ["edit", "edit", "review", "review"]
     assert in_flight == 2, "both passes' questions of a stage were sent together"
+
+
+def test_a_model_out_of_memory_is_retried_one_question_at_a_time_then_reported(
+    git_repo: GitRepoFactory, tmp_path: Path
+) -> None:
+    repo = git_repo()
+    repo.write("a.py", "def f(x):\n    return x >= 1\n")
+    repo.write("b.py", "def g(y):\n    return y >= 2\n")
+    repo.commit("base")
+    repo.write("a.py", "def f(x):\n    return x > 1\n")
+    repo.write("b.py", "def g(y):\n    return y > 2\n")
+    repo.stage()
+    with FakeOpenAIServer(responder=lambda _body: error(400, "CUDA out of memory")) as server:
+        settings = replace(
+            Settings(), backend="openai", base_url=server.url, model="m", max_prompt_tokens=4000
+        )
+        units = collect_units(repo.path, DiffRequest(staged=True), settings)
+        result = review(units, repo.path, settings, choose_model(settings), tmp_path)
+        asked = len(server.chat_requests)
+    assert asked >= 4, "the batch of two, then each question alone"
+    (note,) = [n for n in result.notes if "ran out of memory" in n]
+    assert "even asked one at a time" in note
+    assert result.findings == ()
