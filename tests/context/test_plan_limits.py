@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units, plan_passes
