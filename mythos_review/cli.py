@@ -297,7 +297,13 @@ def _add_eval_flags(parser: argparse.ArgumentParser, *, runs_model: bool) -> Non
         help="corpus cache (default: $MYTHOS_EVAL_CACHE or ~/.cache/mythos-eval)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document")
-    parser.add_argument("--max-prompt-tokens", type=int, metavar="N")
+    parser.add_argument(
+        "--max-prompt-tokens",
+        type=int,
+        action="append",
+        metavar="N",
+        help="prompt budget; repeat to compare budgets side by side (retrieval)",
+    )
     parser.add_argument("--only", nargs="+", metavar="ID", help="only these case ids")
     parser.set_defaults(handler="eval")
     if not runs_model:

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
                 for key, value in (
                     ("model", args.model),
                     ("backend", args.backend),
-                    ("max_prompt_tokens", args.max_prompt_tokens),
+                    ("max_prompt_tokens", (args.max_prompt_tokens or [None])[-1]),
                 )
                 if value is not None
             },
@@ -38,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
         return run_review_eval(
             cases, corpus, settings, choose_model(settings), reverse=args.reverse, as_json=args.json
         )
-    settings = replace(Settings(), max_prompt_tokens=args.max_prompt_tokens or RETRIEVAL_BUDGET)
-    return run_retrieval_eval(cases, corpus, args.json, settings)
+    budgets = list(dict.fromkeys(args.max_prompt_tokens or [RETRIEVAL_BUDGET]))
+    return run_retrieval_eval(cases, corpus, args.json, Settings(), budgets)

@@ -663,7 +663,9 @@ class Retriever:
                 if bare in COMMON_NAMES and not self._imports_any(hit.chunk.path, modules):
                     continue  # a test of a common name counts when its file imports the module
                 offer(_Use(hit.score, hit, name))
-        for symbol, relation, factor in self._hops(unit_name, owner, callers):
+        implicit = _is_dunder(unit_name) or unit_name in _CONSTRUCTORS
+        named = re.compile(rf"\b{re.escape(unit_name)}\b")
+        for symbol, relation, factor in self._hops(unit, owner, callers, modules):
             caller_modules = {
                 module for c in callers if c.symbol == symbol for module in module_names(c.path)
             }
@@ -675,9 +677,11 @@ class Retriever:
                     and not self._imports_any(hit.chunk.path, caller_modules | modules)
                 ):
                     continue  # shares the caller's name, but not surely the caller
+                if relation == "class" and not implicit and not named.search(hit.chunk.text):
+                    continue  # uses the class, never this method: the class's other tests
                 note = f"; exercises the {relation}"
                 offer(_Use(hit.score * factor, hit, symbol, note, frozenset({unit_name})))
-        owner_name = owner.rsplit(".", 1)[-1] if owner else ""
+        owner_name = owner.rsplit(".", 1)[-1] if owner and implicit else ""
         for chunk, why in self._importing_tests(unit, modules, {unit_name, owner_name}):
             offer(_Use(0.75, _unlocated(chunk, why), "", why, located=False))
         for chunk in self._convention_tests(PurePosixPath(unit.path).stem):
@@ -691,17 +695,24 @@ class Retriever:
         return _imports_module(self.file_imports(path), modules)
 
     def _hops(
-        self, unit_name: str, owner: str | None, callers: Sequence[EvidenceItem]
+        self,
+        unit: ChangeUnit,
+        owner: str | None,
+        callers: Sequence[EvidenceItem],
+        modules: set[str],
     ) -> list[tuple[str, str, float]]:
         """What else a test may reach the unit through: its class (``bool(x)``, ``Cls(...)``
-        call dunders and constructors without naming them), and callers that resolved to it
-        (score 2 or more: the same file, ``self`` in the class, the class name, an import)."""
+        call dunders and constructors without naming them; for other methods only tests that
+        also name the method count), and callers that resolved to it: score 2 or more (the
+        same file, ``self`` in the class, the class name), or a file that imports its module."""
         hops: list[tuple[str, str, float]] = []
         if owner is not None:
-            direct = _is_dunder(unit_name) or unit_name in _CONSTRUCTORS
-            hops.append((owner, "class", 0.5 if direct else 0.25))
+            hops.append((owner, "class", 0.5))
         for caller in callers[: self.settings.max_callers]:
-            if caller.symbol != "<module>" and caller.score >= 2.0:
+            if caller.symbol == "<module>":
+                continue
+            resolved = caller.score >= 2.0 or caller.path == unit.path
+            if resolved or self._imports_any(caller.path, modules):
                 hops.append((caller.symbol, "caller", 0.5))
         return hops
 

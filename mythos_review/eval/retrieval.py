@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -63,13 +63,12 @@ def _baseline(
     return recalls, tokens
 
 
-def score_retrieval(
-    case: EvalCase, corpus: Path, settings: Settings, counter: TokenCounter
+def _score(
+    case: EvalCase, checkout: Path, settings: Settings, counter: TokenCounter
 ) -> RetrievalScore:
-    with case_checkout(case, corpus) as checkout:
-        result = collect_units(checkout, DiffRequest(staged=True), settings)
-        result = plan_passes(result, checkout, settings, counter)
-        baseline_recalls, baseline_tokens = _baseline(case, checkout, result, counter)
+    result = collect_units(checkout, DiffRequest(staged=True), settings)
+    result = plan_passes(result, checkout, settings, counter)
+    baseline_recalls, baseline_tokens = _baseline(case, checkout, result, counter)
     found: dict[str, set[SymbolRef]] = {
         "units": {(unit.path, unit.symbol) for unit in result.units},
         "callers": set(),
@@ -93,28 +92,70 @@ def score_retrieval(
     )
 
 
-def run_retrieval_eval(
-    cases: list[EvalCase], corpus: Path, as_json: bool, settings: Settings
-) -> int:
-    counter = choose_model(settings).counter()
-    scores = [score_retrieval(case, corpus, settings, counter) for case in cases]
+def score_retrieval(
+    case: EvalCase, corpus: Path, settings: Settings, counter: TokenCounter, budgets: list[int]
+) -> list[RetrievalScore]:
+    """The case at each budget, from one checkout."""
+    with case_checkout(case, corpus) as checkout:
+        return [
+            _score(case, checkout, replace(settings, max_prompt_tokens=budget), counter)
+            for budget in budgets
+        ]
+
+
+def _summary(scores: list[RetrievalScore], budget: int, counter: TokenCounter) -> dict[str, Any]:
     categories = ("units", "callers", "tests")
-    totals = {key: mean([s.recalls[key] for s in scores]) for key in categories}
-    baseline = {key: mean([s.baseline_recalls[key] for s in scores]) for key in categories}
-    ours = _distribution(sorted(s.prompt_tokens for s in scores))
-    theirs = _distribution(sorted(s.baseline_tokens for s in scores))
-    summary: dict[str, Any] = {
-        "recall": totals,
-        "baseline_recall": baseline,
-        "prompt_tokens": ours,
-        "baseline_tokens": theirs,
+    return {
+        "budget": budget,
+        "recall": {key: mean([s.recalls[key] for s in scores]) for key in categories},
+        "baseline_recall": {
+            key: mean([s.baseline_recalls[key] for s in scores]) for key in categories
+        },
+        "prompt_tokens": _distribution(sorted(s.prompt_tokens for s in scores)),
+        "baseline_tokens": _distribution(sorted(s.baseline_tokens for s in scores)),
         "token_counter": counter.name,
-        "budget": settings.max_prompt_tokens,
     }
+
+
+def run_retrieval_eval(
+    cases: list[EvalCase], corpus: Path, as_json: bool, settings: Settings, budgets: list[int]
+) -> int:
+    """Per case at one budget; with several budgets, one line per budget side by side."""
+    counter = choose_model(settings).counter()
+    per_case = [score_retrieval(case, corpus, settings, counter, budgets) for case in cases]
+    by_budget = {b: [scores[n] for scores in per_case] for n, b in enumerate(budgets)}
+    summaries = [_summary(scores, budget, counter) for budget, scores in by_budget.items()]
     if as_json:
-        document = {"cases": [asdict(s) for s in scores], "summary": summary}
+        document = {
+            "budgets": [
+                {"cases": [asdict(s) for s in by_budget[summary["budget"]]], "summary": summary}
+                for summary in summaries
+            ]
+        }
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
+    if len(budgets) == 1:
+        _print_cases(by_budget[budgets[0]])
+    print(
+        f"{'budget':>7} {'units':>6} {'callers':>8} {'tests':>6} {'median tok':>11} {'max tok':>8}"
+    )
+    for summary in summaries:
+        r, t = summary["recall"], summary["prompt_tokens"]
+        print(
+            f"{summary['budget']:>7} {percent(r['units']):>6} {percent(r['callers']):>8}"
+            f" {percent(r['tests']):>6} {t['median']:>11} {t['max']:>8}"
+        )
+    base = summaries[0]
+    b, bt = base["baseline_recall"], base["baseline_tokens"]
+    print(
+        f"baseline (whole changed files + their test files): recall units {percent(b['units'])},"
+        f" callers {percent(b['callers'])}, tests {percent(b['tests'])}; tokens median"
+        f" {bt['median']}, max {bt['max']} ({counter.name})"
+    )
+    return EXIT_OK
+
+
+def _print_cases(scores: list[RetrievalScore]) -> None:
     print(
         f"{'case':<22} {'units':>6} {'callers':>8} {'tests':>6} {'items c/t':>10}"
         f" {'tokens':>7} {'passes':>6} | {'base u/c/t':>14} {'base tok':>9}"
@@ -128,18 +169,6 @@ def run_retrieval_eval(
             f" {percent(b['units']):>4}/{percent(b['callers']):>4}/{percent(b['tests']):>4}"
             f" {s.baseline_tokens:>9}"
         )
-    print(
-        f"total: {len(scores)} cases; recall units {percent(totals['units'])}, callers "
-        f"{percent(totals['callers'])}, tests {percent(totals['tests'])}; prompt tokens "
-        f"median {ours['median']}, max {ours['max']}"
-        f" (budget {settings.max_prompt_tokens}, {counter.name})"
-    )
-    print(
-        f"baseline (whole changed files + their test files): recall units "
-        f"{percent(baseline['units'])}, callers {percent(baseline['callers'])}, tests "
-        f"{percent(baseline['tests'])}; tokens median {theirs['median']}, max {theirs['max']}"
-    )
-    return EXIT_OK
 
 
 def _distribution(values: list[int]) -> dict[str, float]:
