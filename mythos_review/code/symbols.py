@@ -119,7 +119,9 @@ def outline_file(
     )
     definitions, symbols = _qualify(placed, spec, source)
     found = (
-        _find_references(root, language, placed, symbols, module_only=references == "module")
+        _find_references(
+            root, source, language, placed, symbols, module_only=references == "module"
+        )
         if references != "none"
         else []
     )
@@ -184,8 +186,10 @@ def _place(candidate: _Candidate, spec: LanguageSpec) -> _Placed:
     outer = candidate.node
     while (parent := outer.parent) is not None and _wraps(parent, outer, spec):
         outer = parent
-    while (previous := outer.prev_named_sibling) is not None and (
-        previous.type in spec.attribute_types
+    while (  # a previous sibling costs a walk over the siblings: only look when it may matter
+        spec.attribute_types
+        and (previous := outer.prev_named_sibling) is not None
+        and previous.type in spec.attribute_types
     ):
         outer = previous
     parts = _name_parts(_text(candidate.name_node))
@@ -280,11 +284,12 @@ def _docstring(item: _Placed, spec: LanguageSpec) -> str | None:
 
 def _python_docstring(node: Node) -> str | None:
     body = node.child_by_field_name("body")
-    first = body.named_children[0] if body is not None and body.named_child_count else None
+    # named_child(0), not named_children[0]: that would build a list of every statement
+    first = body.named_child(0) if body is not None and body.named_child_count else None
     if first is None or first.type != "expression_statement" or not first.named_child_count:
         return None
-    string = first.named_children[0]
-    if string.type != "string":
+    string = first.named_child(0)
+    if string is None or string.type != "string":
         return None
     match = _PYTHON_STRING.match(_text(string))
     return (inspect.cleandoc(match.group(2)) or None) if match else None
@@ -323,6 +328,7 @@ def _ends_on_row(node: Node, row: int) -> bool:
 
 def _find_references(
     root: Node,
+    source: bytes,
     language: str,
     placed: Sequence[_Placed],
     symbols: Sequence[str],
@@ -341,7 +347,7 @@ def _find_references(
         (item.candidate.name_node.start_byte, item.candidate.name_node.end_byte) for item in placed
     ]
     spans = [(item.start_byte, item.end_byte - 1) for item in placed]
-    for captures in _reference_matches(root, language, spans if module_only else None):
+    for captures in _reference_matches(root, source, language, spans if module_only else None):
         if "reference" in captures:
             plain.extend(captures["reference"])
             continue
@@ -383,11 +389,12 @@ def _find_references(
 
 
 def _reference_matches(
-    root: Node, language: str, definition_spans: list[tuple[int, int]] | None
+    root: Node, source: bytes, language: str, definition_spans: list[tuple[int, int]] | None
 ) -> Iterator[dict[str, list[Node]]]:
     """The reference query's captures over the whole tree, or over the gaps between
     ``definition_spans`` (inclusive bounds) when given. A match reaching over a definition comes
-    once per gap it touches; the callers' de-duplication absorbs the repeats."""
+    once per gap it touches; the callers' de-duplication absorbs the repeats. No node starts
+    in whitespace, so the blank gaps between definitions are skipped."""
     query = queries_for(language).references
     if definition_spans is None:
         for _, captures in QueryCursor(query).matches(root):
@@ -396,7 +403,7 @@ def _reference_matches(
     start = 0
     covered = _merge_ranges([(first, last + 1) for first, last in definition_spans])
     for first, end in [*covered, (root.end_byte, root.end_byte)]:
-        if first > start:
+        if first > start and not source[start:first].isspace():
             cursor = QueryCursor(query)
             cursor.set_byte_range(start, first)
             for _, captures in cursor.matches(root):
