@@ -127,6 +127,8 @@ def identifier_parts(text: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def _compound_words(identifier: str) -> str:
     """The words of a compound identifier, or "" for a simple one (cached: names repeat)."""
+    if identifier.isalnum() and identifier.islower():
+        return ""  # no underscore, no capital: one word (most names; skips the regex)
     parts = split_identifier(identifier)
     return " ".join(parts) if len(parts) > 1 else ""
 
