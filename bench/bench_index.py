@@ -3,7 +3,8 @@
 Copies the interpreter's stdlib (without site-packages) into a temporary git repository and
 measures, side by side in one run:
 
-* a cold ``mythos index`` against ``ctags -R --languages=Python`` (wall time and peak RSS);
+* a cold ``mythos index`` against ``ctags -R --languages=Python`` (wall time, CPU time of the
+  whole process tree, peak RSS);
 * an incremental ``mythos index`` after changing one file, and after only touching one;
 * in-process p50/p95 latency of the lookups; those of references twice, since the first
   lookup of a name after a cold build extracts the references of the files that mention it;
@@ -37,6 +38,7 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from index_answers import answers
 
@@ -51,10 +53,17 @@ GOAL_P50_MS = 10.0
 GOAL_DRY_RUN_S = 0.5
 
 
-def run_measured(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB, the largest process of the command's tree)."""
+class Run(NamedTuple):
+    wall: float
+    rss: float
+    """Peak RSS in MiB, of the largest process of the command's tree."""
+    cpu: float
+    """User and system seconds of the command and the children it waited for (worker
+    processes): on a loaded machine the wall time says more about the load than the code."""
+
+
+def run_measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Run a command to its end, measured."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -64,7 +73,7 @@ def run_measured(
     if os.waitstatus_to_exitcode(status) != 0:
         error = process.stderr.read().decode() if process.stderr else ""
         raise SystemExit(f"{' '.join(command)} failed: {error}")
-    return wall, usage.ru_maxrss / 1024
+    return Run(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def make_corpus(target: Path) -> tuple[int, int, int]:
@@ -175,7 +184,7 @@ def dry_run_row(corpus: Path) -> str:
     subprocess.run(["git", "add", "-A"], cwd=corpus, check=True)
     command = [*MYTHOS, "review", "-C", str(corpus), "--dry-run"]
     run_measured(command, corpus)
-    samples = [run_measured(command, corpus)[0] for _ in range(5)]
+    samples = [run_measured(command, corpus).wall for _ in range(5)]
     subprocess.run(["git", "reset", "--quiet", "--hard"], cwd=corpus, check=True)
     return (
         f"| `mythos review --dry-run`, 3-file diff, warm index (median of 5, whole process) | "
@@ -190,7 +199,7 @@ def cold_builds(corpus: Path, scratch: Path, rounds: int, baseline: Path | None)
     index_file = corpus / ".git" / "mythos" / "index.sqlite"
     baseline_index = scratch / "baseline.sqlite"
     baseline_env = {**os.environ, "PYTHONPATH": str(baseline)} if baseline else None
-    runs: dict[str, list[tuple[float, float]]] = {"ctags": [], "baseline": [], "mythos": []}
+    runs: dict[str, list[Run]] = {"ctags": [], "baseline": [], "mythos": []}
     for _ in range(rounds):
         if shutil.which("ctags"):
             tags = ["ctags", "-R", "--languages=Python", "-f", str(scratch / "tags"), "."]
@@ -202,20 +211,22 @@ def cold_builds(corpus: Path, scratch: Path, rounds: int, baseline: Path | None)
         shutil.rmtree(index_file.parent, ignore_errors=True)
         runs["mythos"].append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus))
 
-    def median(name: str) -> float:
-        return statistics.median(wall for wall, _ in runs[name])
+    def median(name: str, *, cpu: bool = False) -> float:
+        return statistics.median(run.cpu if cpu else run.wall for run in runs[name])
 
-    def walls(name: str) -> str:
-        return ", ".join(f"{wall:.2f}" for wall, _ in runs[name])
+    def measured(name: str) -> str:
+        walls = ", ".join(f"{run.wall:.2f}" for run in runs[name])
+        rss = max(run.rss for run in runs[name])
+        return (
+            f"{median(name):.2f} s ({walls}), CPU {median(name, cpu=True):.1f} s, {rss:.0f} MiB RSS"
+        )
 
     def row(label: str, name: str, index: Path) -> str:
-        rss = max(peak for _, peak in runs[name])
-        result = f"{median(name):.2f} s ({walls(name)}), {rss:.0f} MiB RSS, "
-        result += f"{index.stat().st_size / 2**20:.0f} MiB index"
+        result = f"{measured(name)}, {index.stat().st_size / 2**20:.0f} MiB index"
         if not runs["ctags"]:
             return f"| {label} | {result} | ctags not installed |"
         pairs = zip(runs[name], runs["ctags"], strict=True)
-        ratios = ", ".join(f"{mine / tags:.1f}" for (mine, _), (tags, _) in pairs)
+        ratios = ", ".join(f"{mine.wall / tags.wall:.1f}" for mine, tags in pairs)
         verdict = f"**{median(name) / median('ctags'):.1f}x** (per round {ratios})"
         return f"| {label} | {result} | <= {GOAL_COLD_VS_CTAGS:.0f}x ctags: {verdict} |"
 
@@ -223,10 +234,9 @@ def cold_builds(corpus: Path, scratch: Path, rounds: int, baseline: Path | None)
     if baseline is not None:
         rows.append(row(f"cold `mythos index` of {baseline}", "baseline", baseline_index))
     if runs["ctags"]:
-        rss = max(peak for _, peak in runs["ctags"])
         rows.append(
-            f"| `ctags -R --languages=Python` (median of {rounds}) | {median('ctags'):.2f} s "
-            f"({walls('ctags')}), {rss:.0f} MiB RSS | reference |"
+            f"| `ctags -R --languages=Python` (median of {rounds}) | {measured('ctags')} "
+            "| reference |"
         )
     return rows
 
@@ -294,11 +304,11 @@ def main() -> int:
         for attempt in range(5):
             with target.open("a") as handle:
                 handle.write(f"\n# bench change {attempt}\n")
-            changed.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus)[0])
+            changed.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus).wall)
             stat = target.stat()
             os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-            touched.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus)[0])
-            unchanged.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus)[0])
+            touched.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus).wall)
+            unchanged.append(run_measured([*MYTHOS, "index", "-C", str(corpus)], corpus).wall)
         for label, samples in (
             ("one file changed", changed),
             ("one file touched (same content)", touched),
