@@ -172,24 +172,27 @@ THREE_FILE_EDITS = (
 """One small edit in each of three files: the issue's "3-file diff" for the dry-run overhead."""
 
 
-def dry_run_row(corpus: Path) -> str:
-    """Whole-process wall time of ``mythos review --dry-run`` on a staged 3-file change,
-    with the index warm (the change itself is indexed by the first run)."""
+def dry_run_rows(corpus: Path) -> list[str]:
+    """Whole-process wall time of ``mythos review --dry-run`` on a staged 3-file change: the
+    first run after the cold build (it indexes the change and extracts the references its names
+    need), then with the index warm."""
     for relative, old, new in THREE_FILE_EDITS:
         path = corpus / relative
         text = path.read_text(encoding="utf-8")
         if old not in text:
-            return f"| dry run, 3-file diff | skipped: `{old.strip()}` not in {relative} | |"
+            return [f"| dry run, 3-file diff | skipped: `{old.strip()}` not in {relative} | |"]
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
     subprocess.run(["git", "add", "-A"], cwd=corpus, check=True)
     command = [*MYTHOS, "review", "-C", str(corpus), "--dry-run"]
-    run_measured(command, corpus)
+    first = run_measured(command, corpus)
     samples = [run_measured(command, corpus).wall for _ in range(5)]
     subprocess.run(["git", "reset", "--quiet", "--hard"], cwd=corpus, check=True)
-    return (
+    return [
+        f"| `mythos review --dry-run`, 3-file diff, first after the cold build (whole process) "
+        f"| {first.wall:.3f} s, CPU {first.cpu:.3f} s | |",
         f"| `mythos review --dry-run`, 3-file diff, warm index (median of 5, whole process) | "
-        f"{statistics.median(samples):.3f} s | < {GOAL_DRY_RUN_S} s |"
-    )
+        f"{statistics.median(samples):.3f} s | < {GOAL_DRY_RUN_S} s |",
+    ]
 
 
 def cold_builds(corpus: Path, scratch: Path, rounds: int, baseline: Path | None) -> list[str]:
@@ -324,7 +327,7 @@ def main() -> int:
                 f"{wall:.3f} s, CPU {cpu:.3f} s | < {GOAL_INCREMENTAL_S} s |"
             )
 
-        report.append(dry_run_row(corpus))
+        report.extend(dry_run_rows(corpus))
 
         results = latencies(corpus, args.samples)
         for label, (p50, p95) in results.items():
