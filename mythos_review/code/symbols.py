@@ -7,7 +7,8 @@ and functions with dots (``Class.method``, ``Outer.method.inner``, ``ns.Class.me
 
 Nodes are found by the language's queries in C (``languages.py``); Python only reads the
 captured nodes and nests definitions by sorting their spans, which keeps a whole file to a few
-milliseconds.
+milliseconds. The references are most of that time, so a caller that needs fewer of them (the
+index defers them until a name is asked about) can ask for the module-level ones or none.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 import inspect
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import get_args
+from typing import Literal, get_args
 
 from tree_sitter import Node, QueryCursor
 
@@ -67,6 +68,10 @@ _PYTHON_STRING = re.compile(r"^[rRuUbBfF]*(\"\"\"|'''|\"|')(.*)\1$", re.DOTALL)
 _SIGNATURE_LIMIT = 240
 _QUALIFIER_LIMIT = 120
 
+ReferenceScope = Literal["all", "module", "none"]
+"""Which references ``outline_file`` finds: all of them; only those outside every definition
+(exactly the ones ``all`` reports with ``enclosing == ""``, for a fraction of the work); none."""
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -97,7 +102,9 @@ class _Placed:
     name: str
 
 
-def outline_file(path: str, text: str, language: str | None = None) -> FileOutline:
+def outline_file(
+    path: str, text: str, language: str | None = None, references: ReferenceScope = "all"
+) -> FileOutline:
     """Definitions and references of one file; an unknown language yields an empty outline."""
     if language is None:
         language = language_for(path, text.split("\n", 1)[0])
@@ -111,12 +118,18 @@ def outline_file(path: str, text: str, language: str | None = None) -> FileOutli
         key=lambda item: (item.start_byte, -item.end_byte, item.candidate.name_node.start_byte),
     )
     definitions, symbols = _qualify(placed, spec, source)
-    references = _find_references(root, language, placed, symbols)
+    found = (
+        _find_references(
+            root, source, language, placed, symbols, module_only=references == "module"
+        )
+        if references != "none"
+        else []
+    )
     return FileOutline(
         path=path,
         language=language,
         definitions=tuple(definitions),
-        references=tuple(references),
+        references=tuple(found),
         has_errors=root.has_error,
     )
 
@@ -173,8 +186,10 @@ def _place(candidate: _Candidate, spec: LanguageSpec) -> _Placed:
     outer = candidate.node
     while (parent := outer.parent) is not None and _wraps(parent, outer, spec):
         outer = parent
-    while (previous := outer.prev_named_sibling) is not None and (
-        previous.type in spec.attribute_types
+    while (  # a previous sibling costs a walk over the siblings: only look when it may matter
+        spec.attribute_types
+        and (previous := outer.prev_named_sibling) is not None
+        and previous.type in spec.attribute_types
     ):
         outer = previous
     parts = _name_parts(_text(candidate.name_node))
@@ -269,11 +284,12 @@ def _docstring(item: _Placed, spec: LanguageSpec) -> str | None:
 
 def _python_docstring(node: Node) -> str | None:
     body = node.child_by_field_name("body")
-    first = body.named_children[0] if body is not None and body.named_child_count else None
+    # named_child(0), not named_children[0]: that would build a list of every statement
+    first = body.named_child(0) if body is not None and body.named_child_count else None
     if first is None or first.type != "expression_statement" or not first.named_child_count:
         return None
-    string = first.named_children[0]
-    if string.type != "string":
+    string = first.named_child(0)
+    if string is None or string.type != "string":
         return None
     match = _PYTHON_STRING.match(_text(string))
     return (inspect.cleandoc(match.group(2)) or None) if match else None
@@ -311,15 +327,27 @@ def _ends_on_row(node: Node, row: int) -> bool:
 
 
 def _find_references(
-    root: Node, language: str, placed: Sequence[_Placed], symbols: Sequence[str]
+    root: Node,
+    source: bytes,
+    language: str,
+    placed: Sequence[_Placed],
+    symbols: Sequence[str],
+    *,
+    module_only: bool = False,
 ) -> list[Reference]:
-    """Calls, imports, decorators and bases; then every other name once per definition."""
+    """Calls, imports, decorators and bases; then every other name once per definition.
+
+    ``module_only`` runs the query over the bytes outside every definition only. Every node that
+    could claim a module-level name, or be its first plain use, lies there too, so the
+    module-level references come out exactly as a full pass would report them.
+    """
     specific: list[tuple[Node, ReferenceKind, Node | None, Node | None]] = []
     plain: list[Node] = []
     claimed = [
         (item.candidate.name_node.start_byte, item.candidate.name_node.end_byte) for item in placed
     ]
-    for _, captures in QueryCursor(queries_for(language).references).matches(root):
+    spans = [(item.start_byte, item.end_byte - 1) for item in placed]
+    for captures in _reference_matches(root, source, language, spans if module_only else None):
         if "reference" in captures:
             plain.extend(captures["reference"])
             continue
@@ -334,18 +362,21 @@ def _find_references(
     claimed_starts = [start for start, _ in claimed]
     plain = [node for node in plain if not _is_claimed(node, claimed, claimed_starts)]
 
-    spans = [(item.start_byte, item.end_byte - 1) for item in placed]
     owners = innermost_enclosing(spans, [entry[0].start_byte for entry in specific])
     found: list[tuple[int, Reference]] = []
     seen: set[tuple[object, ...]] = set()
     for (node, kind, qualifier, alias), owner in zip(specific, owners, strict=True):
         key: tuple[object, ...] = (node.start_byte, node.end_byte, kind, alias and alias.start_byte)
+        if module_only and owner is not None:
+            continue  # a node reaching out of a definition: not module level
         if key not in seen:
             seen.add(key)
             owner_symbol = symbols[owner] if owner is not None else ""
             found.append((node.start_byte, _reference(node, kind, owner_symbol, qualifier, alias)))
     owners = innermost_enclosing(spans, [node.start_byte for node in plain])
     for node, owner in zip(plain, owners, strict=True):
+        if module_only and owner is not None:
+            continue
         name = _text(node)
         key = (name, owner)
         if name not in _NOISE_NAMES and key not in seen:
@@ -355,6 +386,29 @@ def _find_references(
             found.append((node.start_byte, Reference(name, "reference", line, owner_symbol)))
     found.sort(key=lambda entry: (entry[0], entry[1].kind))
     return [reference for _, reference in found]
+
+
+def _reference_matches(
+    root: Node, source: bytes, language: str, definition_spans: list[tuple[int, int]] | None
+) -> Iterator[dict[str, list[Node]]]:
+    """The reference query's captures over the whole tree, or over the gaps between
+    ``definition_spans`` (inclusive bounds) when given. A match reaching over a definition comes
+    once per gap it touches; the callers' de-duplication absorbs the repeats. No node starts
+    in whitespace, so the blank gaps between definitions are skipped."""
+    query = queries_for(language).references
+    if definition_spans is None:
+        for _, captures in QueryCursor(query).matches(root):
+            yield captures
+        return
+    start = 0
+    covered = _merge_ranges([(first, last + 1) for first, last in definition_spans])
+    for first, end in [*covered, (root.end_byte, root.end_byte)]:
+        if first > start and not source[start:first].isspace():
+            cursor = QueryCursor(query)
+            cursor.set_byte_range(start, first)
+            for _, captures in cursor.matches(root):
+                yield captures
+        start = max(start, end)
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

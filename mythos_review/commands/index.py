@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"index:        {stats.path} ({stats.size_bytes / 1e6:.1f} MB)")
             print(f"files:        {stats.indexed_files} indexed of {stats.files} recorded")
             print(f"chunks:       {stats.chunks} ({stats.definitions} definitions)")
-            print(f"references:   {stats.references}")
+            pending = stats.pending_reference_files
+            later = f" (and those of {pending} files when a lookup needs them)" if pending else ""
+            print(f"references:   {stats.references}{later}")
             print(f"test chunks:  {stats.test_chunks}")
             languages = ", ".join(f"{name} {count}" for name, count in stats.languages.items())
             print(f"languages:    {languages}")

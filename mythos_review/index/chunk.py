@@ -6,7 +6,9 @@ text, the lines not inside a nested definition, which is what full-text search i
 a hit lands on the innermost definition instead of on every enclosing class as well.
 
 ``parse_file`` is a top-level function of plain data in and out so that a process pool can run
-it: parsing is the part of indexing that costs, and it parallelises per file.
+it: parsing is the part of indexing that costs, and it parallelises per file. The references are
+most of that cost, so a large update leaves them out (``references=False``) and the store fills
+them in with ``file_references`` for the files a lookup needs.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from functools import lru_cache
 from itertools import accumulate
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from mythos_review.index.scan import SkipReason, content_skip_reason
 from mythos_review.types import Definition, FileOutline
+
+if TYPE_CHECKING:
+    from mythos_review.code.symbols import ReferenceScope
 
 MAX_BLOCK_LINES = 150
 """Code outside definitions (and files without a grammar) is cut into blocks this long, so a
@@ -57,9 +63,11 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER_BOUNDARY = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-@dataclass(frozen=True)
-class ChunkDraft:
-    """A chunk before the store gives it a row id; ``parent`` indexes the same file's list."""
+class ChunkDraft(NamedTuple):
+    """A chunk before the store gives it a row id; ``parent`` indexes the same file's list.
+
+    A named tuple, not a dataclass: a cold build sends tens of thousands from the parsing
+    processes, and unpickling dataclasses took a second of the main process's time there."""
 
     kind: str
     symbol: str
@@ -101,6 +109,8 @@ class ParsedFile:
     skip_reason: str | None = None
     unchanged: bool = False
     """The content hash equals the one already indexed: nothing was parsed."""
+    references_deferred: bool = False
+    """Parsed without its references, which a file of code has: ``file_references`` adds them."""
 
 
 def split_identifier(identifier: str) -> list[str]:
@@ -117,6 +127,8 @@ def identifier_parts(text: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def _compound_words(identifier: str) -> str:
     """The words of a compound identifier, or "" for a simple one (cached: names repeat)."""
+    if identifier.isalnum() and identifier.islower():
+        return ""  # no underscore, no capital: one word (most names; skips the regex)
     parts = split_identifier(identifier)
     return " ".join(parts) if len(parts) > 1 else ""
 
@@ -127,10 +139,14 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_FILE_NAME.match(name)) or any(folder in _TEST_DIRS for folder in folders)
 
 
-def parse_file(root: str, path: str, known_hash: str | None = None) -> ParsedFile:
+def parse_file(
+    root: str, path: str, known_hash: str | None = None, references: bool = True
+) -> ParsedFile:
     """Read, classify and chunk one file. Never raises for a bad file: the reason is returned.
 
-    When the content still hashes to ``known_hash`` (a touched file) nothing is parsed.
+    When the content still hashes to ``known_hash`` (a touched file) nothing is parsed. Without
+    ``references`` only a test file's module-level ones are found: its module blocks are test
+    cases when they call ``describe`` or ``it``; the chunks come out the same either way.
     """
     try:
         data = (Path(root) / path).read_bytes()
@@ -143,20 +159,30 @@ def parse_file(root: str, path: str, known_hash: str | None = None) -> ParsedFil
     if reason is not None:
         return ParsedFile(path, None, content_hash, "", skip_reason=reason)
     text = data.decode("utf-8", errors="replace")
-    outline = _outline(path, text)
-    chunks, references = build_chunks(path, text, outline)
+    scope: ReferenceScope = "all" if references else "module" if is_test_path(path) else "none"
+    outline = _outline(path, text, scope)
+    chunks, rows = build_chunks(path, text, outline)
     return ParsedFile(
         path=path,
         language=outline.language,
         content_hash=content_hash,
         text=text,
         chunks=chunks,
-        references=references,
+        references=rows if references else (),
         has_errors=outline.has_errors,
+        references_deferred=not references and outline.language is not None and bool(chunks),
     )
 
 
-def _outline(path: str, text: str) -> FileOutline:
+def file_references(path: str, text: str) -> tuple[ReferenceRow, ...]:
+    """The reference rows of a file that ``parse_file`` chunked without them. The same pass over
+    the same text finds the same definitions, so the rows' chunk indexes match its chunks."""
+    outline = _outline(path, text, "all")
+    lines, spans = _layout(text, outline)
+    return _reference_rows(outline, spans, len(lines))
+
+
+def _outline(path: str, text: str, references: ReferenceScope) -> FileOutline:
     from mythos_review.code.languages import language_for
     from mythos_review.code.symbols import outline_file
 
@@ -165,7 +191,7 @@ def _outline(path: str, text: str) -> FileOutline:
     if language is None:
         return FileOutline(path=path, language=None)
     try:
-        return outline_file(path, text, language)
+        return outline_file(path, text, language, references)
     except Exception:  # a grammar bug must not lose the file: index it as plain text instead
         return FileOutline(path=path, language=language, has_errors=True)
 
@@ -191,26 +217,10 @@ def build_chunks(
     path: str, text: str, outline: FileOutline
 ) -> tuple[tuple[ChunkDraft, ...], tuple[ReferenceRow, ...]]:
     """Definitions become nested chunks, the code between top-level ones becomes blocks."""
-    lines = text.splitlines(keepends=True)
-    offsets = [0, *accumulate(len(line) for line in lines)]
-    spans = _nest(outline.definitions, len(lines))
-    top_level = [(s.start_line, s.end_line) for s in spans if s.parent is None]
-    block_kind = "module" if outline.language is not None else "file"
-    spans.extend(_Span(block_kind, "", "", a, b, None) for a, b in _gaps(lines, top_level))
-    for span in spans:
-        span.start_char = offsets[span.start_line - 1]
-        span.end_char = offsets[span.end_line]
-
-    owner = _line_owners(spans, len(lines))
-    first_uses: dict[tuple[int, str, str], ReferenceRow] = {}
-    for line, name, kind, qualifier, alias in map(_REFERENCE_FIELDS, outline.references):
-        if 1 <= line <= len(lines) and owner[line] >= 0:
-            first_uses.setdefault(
-                (owner[line], name, kind), (owner[line], name, kind, line, qualifier, alias)
-            )
-    references = tuple(first_uses.values())
+    lines, spans = _layout(text, outline)
+    references = _reference_rows(outline, spans, len(lines))
     names_by_chunk: dict[int, set[str]] = {}
-    for chunk, name, _ in first_uses:
+    for chunk, name, *_ in references:
         names_by_chunk.setdefault(chunk, set()).add(name)
 
     in_test_file = is_test_path(path)
@@ -238,6 +248,36 @@ def build_chunks(
             )
         )
     return tuple(drafts), references
+
+
+def _layout(text: str, outline: FileOutline) -> tuple[list[str], list[_Span]]:
+    """The file's lines and its chunk spans in row order: definitions, then blocks."""
+    lines = text.splitlines(keepends=True)
+    offsets = [0, *accumulate(map(len, lines))]
+    spans = _nest(outline.definitions, len(lines))
+    top_level = [(s.start_line, s.end_line) for s in spans if s.parent is None]
+    block_kind = "module" if outline.language is not None else "file"
+    spans.extend(_Span(block_kind, "", "", a, b, None) for a, b in _gaps(lines, top_level))
+    for span in spans:
+        span.start_char = offsets[span.start_line - 1]
+        span.end_char = offsets[span.end_line]
+    return lines, spans
+
+
+def _reference_rows(
+    outline: FileOutline, spans: list[_Span], line_count: int
+) -> tuple[ReferenceRow, ...]:
+    """Each reference in its innermost chunk, the first use per chunk, name and kind only."""
+    if not outline.references:
+        return ()
+    owner = _line_owners(spans, line_count)
+    first_uses: dict[tuple[int, str, str], ReferenceRow] = {}
+    for line, name, kind, qualifier, alias in map(_REFERENCE_FIELDS, outline.references):
+        if 1 <= line <= line_count and owner[line] >= 0:
+            first_uses.setdefault(
+                (owner[line], name, kind), (owner[line], name, kind, line, qualifier, alias)
+            )
+    return tuple(first_uses.values())
 
 
 def _nest(definitions: tuple[Definition, ...], line_count: int) -> list[_Span]:

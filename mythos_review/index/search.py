@@ -1,6 +1,7 @@
 """Questions to the index: where is X defined, who calls it, which tests touch it, where does
 this text occur. Every answer is an indexed lookup (B-tree or FTS5), never a scan of the code,
-so retrieval can ask many of them per review.
+so retrieval can ask many of them per review. A lookup of references first extracts those that
+a large update deferred (``store.complete_references``), so answers never depend on whether it did.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from mythos_review.index.store import (
     BM25_WEIGHTS,
     Notice,
     UpdateReport,
+    complete_file_references,
+    complete_references,
     content_skip_counts,
     open_store,
     remove_database,
@@ -107,6 +110,8 @@ class IndexStats:
     chunks: int
     definitions: int
     references: int
+    pending_reference_files: int
+    """Files whose references no lookup has needed yet (deferred by a large update)."""
     test_chunks: int
     size_bytes: int
     languages: dict[str, int] = field(default_factory=dict)
@@ -366,17 +371,27 @@ class Index:
         return self._chunks_by_id([chunk_id]).get(chunk_id)
 
     def references_in(self, chunk_id: int) -> list[Reference]:
-        """What a chunk calls, imports or mentions: the callees side of retrieval."""
+        """What a chunk calls, imports or mentions: the callees side of retrieval. Its file's
+        references have consecutive ids, which makes this a range lookup."""
+        self._complete(lambda connection: complete_file_references(connection, chunk_id))
         rows = self._query(
             "SELECT r.name, r.kind, r.line, c.symbol, r.qualifier, r.alias"
-            " FROM refs r JOIN chunks c ON c.id = r.chunk_id WHERE r.chunk_id = ?"
-            " ORDER BY r.line",
+            " FROM chunks c JOIN files f ON f.id = c.file_id JOIN refs r"
+            " ON r.id BETWEEN f.first_ref AND f.first_ref + f.ref_count - 1"
+            " WHERE c.id = ? AND r.chunk_id = c.id ORDER BY r.line",
             (chunk_id,),
         )
         return [Reference(n, k, line, e, q, a) for n, k, line, e, q, a in rows]
 
     def imports_in_file(self, path: str) -> list[Reference]:
-        """The import statements of a file (all its chunks), in one query."""
+        """The import statements of a file (all its chunks), its references extracted first."""
+        first = self._query(
+            "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ? LIMIT 1",
+            (path,),
+        )
+        if not first:
+            return []
+        self._complete(lambda connection: complete_file_references(connection, first[0][0]))
         rows = self._query(
             "SELECT r.name, r.kind, r.line, c.symbol, r.qualifier, r.alias"
             " FROM refs r JOIN chunks c ON c.id = r.chunk_id JOIN files f ON f.id = c.file_id"
@@ -403,6 +418,7 @@ class Index:
         """``(path, called name, chunks calling it, is a test file)`` over the repository, for
         the map's graph. Plain mentions are left out: ``x.value`` says little about which of
         the many ``value`` attributes is meant, a call or a base class says more."""
+        self._complete(lambda connection: complete_references(connection, None))
         rows = self._query(
             "SELECT f.path, r.name, count(*), f.is_test FROM refs r"
             " JOIN chunks c ON c.id = r.chunk_id JOIN files f ON f.id = c.file_id"
@@ -427,6 +443,7 @@ class Index:
             chunks=count("SELECT count(*) FROM chunks"),
             definitions=count("SELECT count(*) FROM chunks WHERE name != ''"),
             references=count("SELECT count(*) FROM refs"),
+            pending_reference_files=count("SELECT count(*) FROM files WHERE refs_pending"),
             test_chunks=count("SELECT count(*) FROM chunks WHERE test_mark > 0"),
             size_bytes=sum(
                 Path(f"{self.path}{s}").stat().st_size
@@ -438,6 +455,16 @@ class Index:
         )
 
     # Internals ---------------------------------------------------------------------------
+
+    def _complete(self, extract: Callable[[sqlite3.Connection], None]) -> None:
+        """Extract deferred references before a lookup that reads them; this writes, so a
+        concurrent update may make it wait (``store.BUSY_TIMEOUT_S``)."""
+        try:
+            extract(self._connection)
+        except sqlite3.OperationalError as error:
+            raise RuntimeFailure(
+                f"cannot extract references into the index {self.path}: {error}"
+            ) from error
 
     def _query(self, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
@@ -483,6 +510,7 @@ class Index:
         bare = _bare(name)
         if not bare:
             return []
+        self._complete(lambda connection: complete_references(connection, bare))
         owner = name[: -len(bare) - 1] if name != bare else ""
         rows = self._query(
             "SELECT r.chunk_id, r.line, r.kind, r.qualifier, c.symbol, c.name, c.test_mark, f.path"

@@ -14,27 +14,39 @@ Design choices, each for a reason:
   weights favour the symbol, then its words and the path, over the body.
 * A trigram table over path, symbol and signature for substring search on names; bodies are not
   trigram-indexed because that tripled the cold build time (see docs/PERFORMANCE.md).
+* References on demand: an update that parses many files (a cold build, a branch switch) stores
+  chunks and text only, since extracting references was most of the build time and a review asks
+  about a few names. A lookup first extracts the references of the files whose text has the
+  name (FTS5 knows them), then records the name as complete until an update defers files again.
+  Small updates extract references at once, so those records stay valid.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
+from typing import Any, TypeVar
 
 from mythos_review.config import Settings
 from mythos_review.errors import RuntimeFailure, UsageError
-from mythos_review.index.chunk import ParsedFile, is_test_path, parse_file
+from mythos_review.index.chunk import (
+    ParsedFile,
+    ReferenceRow,
+    file_references,
+    is_test_path,
+    parse_file,
+)
 from mythos_review.index.scan import ScannedFile, SkipReason, scan_files
 from mythos_review.types import ProgressCallback
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x4D594958
 """``MYIX``: marks the file as a mythos index, so a foreign SQLite file is never misread."""
 
@@ -43,6 +55,14 @@ BUSY_TIMEOUT_S = 120.0
 
 POOL_MIN_FILES = 48
 """Below this many files to parse, starting worker processes costs more than it saves."""
+
+DEFER_REFERENCES_MIN_FILES = 48
+"""An update that parses at least this many files leaves their references to the lookups."""
+
+_ID_BATCH = 500
+"""Ids per ``IN (...)`` list, well below SQLite's limit on bound parameters."""
+_FTS_TOKEN = re.compile(r"[A-Za-z0-9_]+")
+"""Names that FTS5 (``unicode61``, ``_`` a token character) indexes as one whole token."""
 
 FTS_TOKENIZER = "unicode61 remove_diacritics 2 tokenchars '_'"
 FTS_COLUMNS = ("path", "symbol", "name_parts", "body", "body_parts")
@@ -65,8 +85,11 @@ CREATE TABLE files (
     chunk_count INTEGER NOT NULL,
     first_ref INTEGER NOT NULL,
     ref_count INTEGER NOT NULL,
+    refs_pending INTEGER NOT NULL,
     content TEXT NOT NULL
 );
+CREATE INDEX files_refs_pending ON files (id) WHERE refs_pending;
+CREATE TABLE complete_names (name TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
     file_id INTEGER NOT NULL,
@@ -258,12 +281,12 @@ class _RowIds:
     without asking SQLite for each ``lastrowid``."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
-        self.next_file = self._after_max(connection, "files")
-        self.next_chunk = self._after_max(connection, "chunks")
-        self.next_ref = self._after_max(connection, "refs")
+        self.next_file = self.after_max(connection, "files")
+        self.next_chunk = self.after_max(connection, "chunks")
+        self.next_ref = self.after_max(connection, "refs")
 
     @staticmethod
-    def _after_max(connection: sqlite3.Connection, table: str) -> int:
+    def after_max(connection: sqlite3.Connection, table: str) -> int:
         row = connection.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()
         return int(row[0])
 
@@ -276,7 +299,7 @@ def _insert_file(
     ids.next_chunk += len(parsed.chunks)
     ids.next_ref += len(parsed.references)
     connection.execute(
-        "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             file_id,
             parsed.path,
@@ -291,6 +314,7 @@ def _insert_file(
             len(parsed.chunks),
             first_ref,
             len(parsed.references),
+            int(parsed.references_deferred),
             parsed.text,
         ),
     )
@@ -328,44 +352,130 @@ def _insert_file(
         "INSERT INTO names_trigram (rowid, symbol) VALUES (?, ?)",
         [(first_chunk + index, c.symbol) for index, c in enumerate(parsed.chunks) if c.symbol],
     )
+    _insert_references(connection, first_ref, first_chunk, parsed.references)
+
+
+def _insert_references(
+    connection: sqlite3.Connection, first_ref: int, first_chunk: int, rows: Sequence[ReferenceRow]
+) -> None:
     connection.executemany(
         "INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             (first_ref + index, first_chunk + chunk, *rest)
-            for index, (chunk, *rest) in enumerate(parsed.references)
+            for index, (chunk, *rest) in enumerate(rows)
         ],
     )
 
 
-def _parse_many(
-    root: Path, jobs: Sequence[tuple[ScannedFile, str | None]], progress: ProgressCallback | None
-) -> tuple[Iterator[ParsedFile], int]:
-    """Parse files, in a process pool when there are enough to pay for one; yields in order."""
-    paths = [scanned.path for scanned, _ in jobs]
-    hashes = [known for _, known in jobs]
-    workers = min(os.cpu_count() or 1, 4) if len(jobs) >= POOL_MIN_FILES else 1
+Result = TypeVar("Result")
 
-    def results() -> Iterator[ParsedFile]:
+
+def _map_files(
+    function: Callable[..., Result],
+    arguments: Sequence[Sequence[Any]],
+    progress: ProgressCallback | None = None,
+) -> tuple[Iterator[Result], int]:
+    """``map(function, *arguments)`` over files, in a process pool when there are enough to pay
+    for one; yields in order, and how many workers it uses."""
+    total = len(arguments[0])
+    workers = min(os.cpu_count() or 1, 4) if total >= POOL_MIN_FILES else 1
+
+    def results() -> Iterator[Result]:
         if workers == 1:
-            parsed: Iterator[ParsedFile] = map(parse_file, repeat(str(root)), paths, hashes)
-            yield from _counted(parsed, len(jobs), progress)
+            yield from _counted(map(function, *arguments), total, progress)
             return
         from concurrent.futures import ProcessPoolExecutor  # its import alone costs ~40 ms
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            parsed = pool.map(parse_file, repeat(str(root)), paths, hashes, chunksize=8)
-            yield from _counted(parsed, len(jobs), progress)
+            yield from _counted(pool.map(function, *arguments, chunksize=8), total, progress)
 
     return results(), workers
 
 
 def _counted(
-    items: Iterator[ParsedFile], total: int, progress: ProgressCallback | None
-) -> Iterator[ParsedFile]:
+    items: Iterator[Result], total: int, progress: ProgressCallback | None
+) -> Iterator[Result]:
     for done, item in enumerate(items, start=1):
         if progress is not None:
             progress(done, total)
         yield item
+
+
+def _pending_files(connection: sqlite3.Connection) -> bool:
+    return (
+        connection.execute("SELECT 1 FROM files WHERE refs_pending LIMIT 1").fetchone() is not None
+    )
+
+
+def complete_references(connection: sqlite3.Connection, name: str | None) -> None:
+    """Extract the deferred references that a lookup of ``name`` (of every name when None) needs.
+
+    The candidates are the files with a chunk whose text has ``name`` as an FTS5 token: a
+    reference's name is a token of its file's text, and every line but blank ones is in some
+    chunk's text, so no file that refers to the name is missed. A name that is not a single
+    ASCII token extracts everything (rare: ``operator()``, ``$x``).
+    """
+    if not _pending_files(connection):
+        return
+    token = name is not None and _FTS_TOKEN.fullmatch(name) is not None
+    if (
+        token
+        and connection.execute("SELECT 1 FROM complete_names WHERE name = ?", (name,)).fetchone()
+    ):
+        return
+    with write_transaction(connection):
+        if token:
+            candidates = connection.execute(
+                "SELECT DISTINCT c.file_id FROM chunks_fts t JOIN chunks c ON c.id = t.rowid"
+                " JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ? AND f.refs_pending",
+                (f'body : "{name}"',),
+            ).fetchall()
+        else:
+            candidates = connection.execute("SELECT id FROM files WHERE refs_pending").fetchall()
+        _extract_references(connection, [file_id for (file_id,) in candidates])
+        if token and _pending_files(connection):
+            connection.execute("INSERT OR IGNORE INTO complete_names VALUES (?)", (name,))
+
+
+def complete_file_references(connection: sqlite3.Connection, chunk_id: int) -> None:
+    """Extract the deferred references of the file that holds ``chunk_id``."""
+    query = (
+        "SELECT c.file_id FROM chunks c JOIN files f ON f.id = c.file_id"
+        " WHERE c.id = ? AND f.refs_pending"
+    )
+    if connection.execute(query, (chunk_id,)).fetchone() is None:
+        return
+    with write_transaction(connection):
+        _extract_references(
+            connection, [file_id for (file_id,) in connection.execute(query, (chunk_id,))]
+        )
+
+
+def _extract_references(connection: sqlite3.Connection, file_ids: Sequence[int]) -> None:
+    """Parse these files' stored text again, with references, inside the caller's transaction."""
+    jobs: list[tuple[int, int, str, str]] = []
+    for start in range(0, len(file_ids), _ID_BATCH):
+        batch = file_ids[start : start + _ID_BATCH]
+        jobs.extend(
+            connection.execute(
+                "SELECT id, first_chunk, path, content FROM files"
+                f" WHERE refs_pending AND id IN ({', '.join('?' * len(batch))})",
+                batch,
+            )
+        )
+    if not jobs:
+        return
+    next_ref = _RowIds.after_max(connection, "refs")
+    paths = [path for _, _, path, _ in jobs]
+    texts = [text for _, _, _, text in jobs]
+    results, _ = _map_files(file_references, [paths, texts])
+    for (file_id, first_chunk, _, _), rows in zip(jobs, results, strict=True):
+        _insert_references(connection, next_ref, first_chunk, rows)
+        connection.execute(
+            "UPDATE files SET first_ref = ?, ref_count = ?, refs_pending = 0 WHERE id = ?",
+            (next_ref, len(rows), file_id),
+        )
+        next_ref += len(rows)
 
 
 def update_index(
@@ -402,7 +512,19 @@ def update_index(
         skipped: Counter[str] = Counter(scan.skipped)
         parsed_paths: list[str] = []
         unchanged = 0
-        results, workers = _parse_many(root, jobs, progress)
+        with_references = len(jobs) < DEFER_REFERENCES_MIN_FILES
+        if not with_references:
+            connection.execute("DELETE FROM complete_names")
+        results, workers = _map_files(
+            parse_file,
+            [
+                [str(root)] * len(jobs),
+                [scanned.path for scanned, _ in jobs],
+                [known for _, known in jobs],
+                [with_references] * len(jobs),
+            ],
+            progress,
+        )
         for (scanned, _), parsed in zip(jobs, results, strict=True):
             state = known.get(scanned.path)
             if parsed.unchanged and state is not None:

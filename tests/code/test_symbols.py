@@ -790,3 +790,15 @@ def test_innermost_enclosing_prefers_the_latest_start_then_the_narrowest(
     spans: list[tuple[int, int]], positions: list[int], expected: list[int | None]
 ) -> None:
     assert innermost_enclosing(spans, positions) == expected
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_module_level_references_are_the_full_pass_s_outside_definitions(language: str) -> None:
+    sample = SAMPLES[language]
+    full = outline_file(sample.path, sample.source)
+    module = outline_file(sample.path, sample.source, references="module")
+    none = outline_file(sample.path, sample.source, references="none")
+    assert module.references == tuple(r for r in full.references if r.enclosing == "")
+    assert len(module.references) < len(full.references)
+    assert none.references == ()
+    assert none.definitions == module.definitions == full.definitions

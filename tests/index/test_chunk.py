@@ -11,6 +11,7 @@ from mythos_review.index.chunk import (
     TEST_FILE,
     TEST_NOT,
     ParsedFile,
+    file_references,
     identifier_parts,
     is_test_path,
     parse_file,
@@ -19,11 +20,13 @@ from mythos_review.index.scan import SkipReason
 from tests.sample_project import API, AUTH, TESTS
 
 
-def _parse(tmp_path: Path, relative: str, text: str | bytes) -> ParsedFile:
+def _parse(
+    tmp_path: Path, relative: str, text: str | bytes, *, references: bool = True
+) -> ParsedFile:
     file = tmp_path / relative
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(text.encode() if isinstance(text, str) else text)
-    return parse_file(str(tmp_path), relative)
+    return parse_file(str(tmp_path), relative, references=references)
 
 
 def test_definitions_nest_and_own_text_leaves_out_methods(tmp_path: Path) -> None:
@@ -144,3 +147,26 @@ def test_bad_input_is_recorded_not_raised(tmp_path: Path) -> None:
         ("file", 151, 300),
         ("file", 301, 400),
     ]
+
+
+JS_SPEC = "describe('cart', () => {\n  it('adds', () => addItem(1));\n});\n\nfunction f() {}\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("app/auth.py", AUTH),
+        ("tests/test_auth.py", TESTS),
+        ("web/cart.spec.js", JS_SPEC),
+        ("notes.txt", "plain text\n"),
+    ],
+)
+def test_references_can_be_left_out_and_added_later(tmp_path: Path, path: str, text: str) -> None:
+    """A large update chunks without references; ``file_references`` of the stored text must
+    give the rows the chunking would have, and the chunks (test marks too) must not differ."""
+    full = _parse(tmp_path, path, text)
+    lean = _parse(tmp_path, path, text, references=False)
+    assert lean.chunks == full.chunks
+    assert lean.references == () and not full.references_deferred
+    assert lean.references_deferred is bool(full.references)
+    assert file_references(path, lean.text) == full.references

@@ -7,14 +7,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mythos_review.index import store
 from mythos_review.index.search import Index, fts_query
 
 if TYPE_CHECKING:
     from tests.conftest import GitRepo
 
 
-@pytest.fixture
-def index(sample_repo: GitRepo) -> Iterator[Index]:
+@pytest.fixture(params=["references at once", "references on demand"])
+def index(
+    request: pytest.FixtureRequest, sample_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Index]:
+    """Every lookup is checked against an index that extracted references while building and
+    against one that left them to the lookups (as a cold build of a large repository does)."""
+    if request.param == "references on demand":
+        monkeypatch.setattr(store, "DEFER_REFERENCES_MIN_FILES", 0)
     with Index.open(sample_repo.path) as opened:
         opened.update()
         yield opened
