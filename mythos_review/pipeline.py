@@ -5,7 +5,7 @@ Commands parse flags and print; this module only moves data from one stage to th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -27,6 +27,7 @@ from mythos_review.review.runner import PassRunner, QuestionQueue, RunPolicy
 from mythos_review.tokens import TokenCounter
 from mythos_review.types import (
     ChangeUnit,
+    ContextRequest,
     EvidenceItem,
     ProgressCallback,
     ReviewPass,
@@ -76,7 +77,13 @@ def _analyzed(
     return replace(result, findings=(*result.findings, *findings), notes=notes), analysis
 
 
-def _plan(result: ReviewResult, index: Index, settings: Settings, counter: TokenCounter) -> Planned:
+def _plan(
+    result: ReviewResult,
+    index: Index,
+    settings: Settings,
+    counter: TokenCounter,
+    prompts: str = "review",
+) -> Planned:
     result, analysis = _analyzed(result, index, settings)
     files = {change.path: change for change in result.changeset.files}
     retriever = Retriever(index, settings)
@@ -93,7 +100,7 @@ def _plan(result: ReviewResult, index: Index, settings: Settings, counter: Token
 
     languages = FenceLanguages()
     packer = Packer(
-        PromptRenderer(settings.template_dir),
+        PromptRenderer(settings.template_dir, prompts),
         counter,
         budget,
         settings.section_shares,
@@ -109,13 +116,16 @@ def plan_passes(
     settings: Settings,
     counter: TokenCounter,
     progress: ProgressCallback | None = None,
+    prompts: str = "review",
 ) -> ReviewResult:
-    """Units -> evidence (from the freshly updated index) -> packed review passes."""
+    """Units -> evidence (from the freshly updated index) -> packed review passes.
+
+    ``prompts``: ``review`` for a diff, ``inspect`` for code as it is (``PROMPT_SETS``)."""
     if not result.units:
         return result
     with Index.open(repo_root, settings) as index:
         index.update(progress=progress)
-        return _plan(result, index, settings, counter).result
+        return _plan(result, index, settings, counter, prompts).result
 
 
 def _changed_spans(result: ReviewResult) -> dict[str, list[tuple[int, int]]]:
@@ -123,6 +133,24 @@ def _changed_spans(result: ReviewResult) -> dict[str, list[tuple[int, int]]]:
     for unit in result.units:
         spans.setdefault(unit.path, []).append((unit.start_line, unit.end_line))
     return spans
+
+
+class _InspectedSpans(Mapping[str, Sequence[tuple[int, int]]]):
+    """For inspected code, grounding rule 4 covers every file: a finding must fall inside the
+    inspected units, not in the callers or tests shown beside them (any other path has no
+    span). In a diff review a broken caller is a finding; here it is off the question."""
+
+    def __init__(self, spans: Mapping[str, Sequence[tuple[int, int]]]) -> None:
+        self._spans = spans
+
+    def __getitem__(self, path: str) -> Sequence[tuple[int, int]]:
+        return self._spans.get(path, ())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
 
 
 def review(
@@ -134,6 +162,7 @@ def review(
     index_progress: ProgressCallback | None = None,
     pass_progress: ProgressCallback | None = None,
     shared_backend: LazyBackend | None = None,
+    prompts: str = "review",
 ) -> ReviewResult:
     """The whole review: plan passes, ask the model (or the cache), ground and verify.
 
@@ -143,9 +172,13 @@ def review(
         return replace(result, model=choice.identity)
     with Index.open(repo_root, settings) as index:
         index.update(progress=index_progress)
-        planned = _plan(result, index, settings, choice.counter())
+        planned = _plan(result, index, settings, choice.counter(), prompts)
+
+        requests: list[ContextRequest] = []
 
         def more_context(names: Sequence[str], review_pass: ReviewPass) -> list[EvidenceItem]:
+            found = tuple(n for n in names if index.definitions(n, 1) or index.chunks_in_file(n))
+            requests.append(ContextRequest(review_pass.number, tuple(names), found))
             return more_context_items(index, names, review_pass)
 
         backend = shared_backend or LazyBackend(choice.open_backend)
@@ -164,7 +197,9 @@ def review(
             planned.languages,
             more_context,
             index.is_bound,
-            _changed_spans(result),
+            _InspectedSpans(_changed_spans(result))
+            if prompts == "inspect"
+            else _changed_spans(result),
             RunPolicy(
                 verify=settings.verify,
                 fail_on=settings.fail_on,
@@ -187,4 +222,15 @@ def review(
         dropped=(*report.dropped, *duplicates),
         outcomes=tuple(report.outcomes),
         model=choice.identity,
+        context_requests=tuple(requests),
     )
+
+
+def unit_room(settings: Settings, counter: TokenCounter, prompts: str = "inspect") -> int:
+    """Tokens one inspected unit may take: the budget less the question around it, with 40%
+    left for its callers, callees and tests. Inspected code is split to fit this
+    (``code/targets.py``), since there are no changed lines to trim it around."""
+    renderer = PromptRenderer(settings.template_dir, prompts)
+    packer = Packer(renderer, counter, prompt_budget(settings), settings.section_shares)
+    question = packer.count_question(renderer.render_evidence([], [], {}))
+    return int((packer.budget - question) * 0.6)

@@ -29,6 +29,8 @@ class FileStatus(str, Enum):
     RENAMED = "renamed"
     COPIED = "copied"
     MODE_CHANGED = "mode-changed"
+    UNCHANGED = "unchanged"
+    """A file inspected as it is (``inspect-*``), not part of a diff."""
 
 
 DiffLineKind = Literal["+", "-", " "]
@@ -204,6 +206,11 @@ class ChangeUnit:
     mapping: str = ""
     """Why the changed lines were mapped here, for ``--explain``."""
 
+    @property
+    def is_inspected(self) -> bool:
+        """Code reviewed as it is (``inspect-*``): no hunk, no changed line, no deletion."""
+        return not (self.hunks or self.changed_lines or self.deletion_points)
+
 
 EvidenceRole = Literal["unit", "hunk", "analysis", "caller", "callee", "test", "map"]
 """``analysis``: a diagnostic an analyzer or an index check found without the model
@@ -359,6 +366,16 @@ class PassOutcome:
 
 
 @dataclass(frozen=True)
+class ContextRequest:
+    """One NEED_MORE_CONTEXT answer: what the model asked for, and which of those names the
+    index knows (a definition, or a file by path)."""
+
+    pass_number: int
+    names: tuple[str, ...]
+    found: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReviewResult:
     """What one ``mythos review`` produced; every output format renders this one object."""
 
@@ -373,3 +390,5 @@ class ReviewResult:
     outcomes: tuple[PassOutcome, ...] = ()
     model: dict[str, str] | None = None
     """name, backend and revision of the model that reviewed; None for a dry run."""
+    context_requests: tuple[ContextRequest, ...] = ()
+    """Every NEED_MORE_CONTEXT answer of the run, in order."""

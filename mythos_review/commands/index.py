@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from mythos_review.config import load_settings
 from mythos_review.errors import EXIT_OK
 from mythos_review.index.search import Index
 from mythos_review.index.store import UpdateReport
+from mythos_review.progress import progress_bar
 from mythos_review.types import ProgressCallback
 
 
@@ -36,6 +38,11 @@ def progress_on_terminal() -> Iterator[ProgressCallback | None]:
         yield progress
 
 
+def say(message: str) -> None:
+    """A notice on stderr, where it never mixes with results on stdout."""
+    print(f"mythos: {message}", file=sys.stderr)
+
+
 def update_quietly(index: Index) -> UpdateReport:
     """Bring the index up to date before a query; say so only when files were parsed."""
     with progress_on_terminal() as progress:
@@ -53,6 +60,24 @@ def summary(report: UpdateReport) -> str:
     return f"index: {report.files} files ({', '.join(parts)}) in {report.seconds:.2f} s{workers}"
 
 
+def semantic_summary(index: Index) -> str:
+    """Bring the vectors up to date (embedding changed files only) and say what that did."""
+    from mythos_review.index.vectors import VectorStore, load_embedder
+
+    store = VectorStore(index, load_embedder(index.settings.embedding_model))
+    started = time.perf_counter()
+    with progress_bar("embedding") as progress:
+        report = store.sync(
+            progress=progress, notice=lambda m: print(f"mythos: {m}", file=sys.stderr)
+        )
+    seconds = time.perf_counter() - started
+    return (
+        f"semantic: {report.chunks} chunks, {report.embedded} embedded"
+        f" ({report.files_changed} files changed) in {seconds:.2f} s with {store.embedder.name};"
+        f" {report.size_bytes / 1e6:.1f} MB in {store.path.name}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     with open_index(args) as index:
         with progress_on_terminal() as progress:
@@ -62,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
             print("skipped files:" if report.skipped else "skipped files: none")
             for reason, count in sorted(report.skipped.items(), key=lambda item: -item[1]):
                 print(f"  {count:6d}  {reason}")
+        if args.semantic:
+            print(semantic_summary(index))
         if args.stats:
             stats = index.stats()
             print(f"index:        {stats.path} ({stats.size_bytes / 1e6:.1f} MB)")

@@ -24,13 +24,13 @@ from mythos_review.report.options import ReportOptions, actions_link_base
 from mythos_review.types import ReviewResult
 
 if TYPE_CHECKING:
-    from git import Repo as GitRepo
+    from git import Repo
 
 
 MAX_SETTINGS_BYTES = 1024 * 1024
 
 
-def _trusted_table(repo: GitRepo, ref: str | None) -> dict[str, Any] | None:
+def _trusted_table(repo: Repo, ref: str | None) -> dict[str, Any] | None:
     """The settings of the commit ``--config-ref`` names (the pull request's base): where the
     settings that move code or credentials come from in CI."""
     if ref is None:
@@ -53,7 +53,7 @@ def _ask_on_terminal(question: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def settings_for(args: argparse.Namespace, repo: GitRepo, repo_root: Path) -> Settings:
+def settings_for(args: argparse.Namespace, repo: Repo, repo_root: Path) -> Settings:
     """The run's settings, the sensitive ones from ``--config-ref`` when given, and a server
     that the repository chose checked against what the user allows (``trust.py``)."""
     settings = load_settings(
@@ -101,16 +101,37 @@ def perform(
     more with the result (``github-review``) call this, then ``conclude``."""
     pairs = pair_formats(args.reports)
     repo = git.open_repo(args.repo)
-    root = git.work_tree(repo)
-    settings = settings_for(args, repo, root)
+    settings = settings_for(args, repo, git.work_tree(repo))
     request = request_from_args(args, os.environ)
     result = collect_units(args.repo, request, settings, stdin=sys.stdin.buffer)
+    return review_units(args, repo, settings, result, pairs, options), settings
+
+
+def open_settings(args: argparse.Namespace) -> tuple[Repo, Settings]:
+    """The repository ``-C`` names and the settings of the review flags, for commands that
+    make their units another way (``inspect-*``)."""
+    repo = git.open_repo(args.repo)
+    return repo, settings_for(args, repo, git.work_tree(repo))
+
+
+def review_units(
+    args: argparse.Namespace,
+    repo: Repo,
+    settings: Settings,
+    result: ReviewResult,
+    pairs: list[tuple[str, str]],
+    options: ReportOptions | None = None,
+    prompts: str = "review",
+) -> ReviewResult:
+    """Everything after the units: plan (``--dry-run``) or review them, apply the baseline,
+    explain, and write every format. ``prompts`` names the questions (``PROMPT_SETS``)."""
+    root = git.work_tree(repo)
     choice = choose_model(settings)
     result = replace(result, notes=(*result.notes, *choice.notes))
     if args.dry_run:
         if result.units:  # the tokenizer loads only when there is something to count
             with progress_bar("indexing") as progress:
-                result = plan_passes(result, root, settings, choice.counter(), progress)
+                result = plan_passes(result, root, settings, choice.counter(), progress, prompts)
     else:
         try:
             with progress_bar("indexing") as index_progress, progress_bar("questions") as passes:
@@ -122,6 +143,7 @@ def perform(
                     git.state_dir(repo.common_dir),
                     index_progress,
                     passes,
+                    prompts=prompts,
                 )
         except ModelFailure as failure:
             if settings.on_error != "allow":
@@ -137,7 +159,7 @@ def perform(
     if options.link_base is None:
         options = replace(options, link_base=actions_link_base(os.environ, result.changeset.head))
     write_reports(result, pairs, options)
-    return result, settings
+    return result
 
 
 def conclude(result: ReviewResult, settings: Settings) -> int:

@@ -7,9 +7,11 @@ import fnmatch
 import json
 import sys
 
-from mythos_review.commands.index import open_index, update_quietly
+from mythos_review.commands.index import open_index, say, update_quietly
 from mythos_review.errors import EXIT_OK, UsageError
+from mythos_review.index.hybrid import HybridHit, topic_search
 from mythos_review.index.search import MAX_QUERY_CHARS, Index, SearchHit
+from mythos_review.progress import progress_bar
 
 
 def _definition_hits(index: Index, name: str, limit: int) -> list[SearchHit]:
@@ -68,9 +70,64 @@ def as_text(hit: SearchHit) -> str:
     return f"{head}  {hit.score:.2f}\n    {hit.line}: {snippet[:160]}"
 
 
+def hybrid_as_json(hit: HybridHit) -> dict[str, object]:
+    """A semantic result with what placed it: both ranks (None: that list missed it), both
+    raw scores and the merged one."""
+    chunk = hit.chunk
+    return {
+        "path": chunk.path,
+        "symbol": chunk.symbol,
+        "kind": chunk.kind,
+        "start_line": chunk.start_line,
+        "end_line": chunk.end_line,
+        "is_test": chunk.is_test,
+        "fts_rank": hit.fts_rank,
+        "vector_rank": hit.vector_rank,
+        "fts_score": None if hit.fts_score is None else round(hit.fts_score, 4),
+        "vector_score": None if hit.vector_score is None else round(hit.vector_score, 4),
+        "score": round(hit.score, 6),
+        "reasons": list(hit.reasons),
+    }
+
+
+def hybrid_as_text(hit: HybridHit) -> str:
+    chunk = hit.chunk
+    fts = f"#{hit.fts_rank}" if hit.fts_rank is not None else "-"
+    vector = f"#{hit.vector_rank}" if hit.vector_rank is not None else "-"
+    return (
+        f"{chunk.path}:{chunk.start_line}-{chunk.end_line}  {chunk.label}  ({chunk.kind})"
+        f"  fts {fts}  vector {vector}  score {hit.score:.4f}\n    {'; '.join(hit.reasons)}"
+    )
+
+
+def run_semantic(index: Index, args: argparse.Namespace) -> int:
+    """``--semantic``: the hybrid retrieval of ``inspect-topic`` alone."""
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    with progress_bar("embedding") as progress:
+        hits = topic_search(
+            index,
+            index.settings.embedding_model,
+            args.query,
+            limit=args.limit,
+            notice=say,
+            progress=progress,
+        )
+    if args.json:
+        print(json.dumps([hybrid_as_json(hit) for hit in hits], indent=2))
+    else:
+        for hit in hits:
+            print(hybrid_as_text(hit))
+        if not hits:
+            print("mythos: no matches", file=sys.stderr)
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     with open_index(args) as index:
         update_quietly(index)
+        if args.semantic:
+            return run_semantic(index, args)
         hits = find(index, args)
     for hit in hits:
         print(json.dumps(as_json(hit)) if args.json else as_text(hit))

@@ -194,7 +194,10 @@ class Packer:
         as far as they are asked for."""
         focus: dict[str, set[int]] = {}
         for unit in request.units:
-            focus.setdefault(unit.path, set()).update(unit.changed_lines, unit.deletion_points)
+            # inspected code is sized to fit by its maker (code/targets.py): trim none of it
+            whole = range(unit.start_line, unit.end_line + 1)
+            changed = whole if unit.is_inspected else unit.changed_lines
+            focus.setdefault(unit.path, set()).update(changed, unit.deletion_points)
         headers: dict[tuple[str, int], int] = {}
         for item in request.required:
             unit_of = next((u for u in request.units if u.start_line == item.start_line), None)

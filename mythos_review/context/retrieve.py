@@ -175,7 +175,7 @@ def unit_item(unit: ChangeUnit, change: FileChange) -> EvidenceItem | None:
         start_line=unit.start_line,
         end_line=unit.end_line,
         score=10.0,
-        reason="changed by the diff",
+        reason="under review" if unit.is_inspected else "changed by the diff",
         lines=_numbered(body, unit.start_line),
         marked_lines=unit.changed_lines,
     )

@@ -97,20 +97,28 @@ def case_checkout(case: EvalCase, corpus_dir: Path, *, reverse: bool = False) ->
 
     ``reverse`` commits the buggy version first and stages the diff undone: a correct change,
     on which every finding is a false alarm."""
-    source = corpus_dir / "repos" / case.repo
-    if not (source / ".git").exists():
-        raise UsageError(
-            f"corpus repository {source} is missing; fetch it with shared/eval/fetch-corpus"
-        )
-    workdir = Path(tempfile.mkdtemp(prefix=f"mythos-eval-{case.case_id}-"))
-    try:
-        checkout = workdir / case.repo
-        git.scratch(workdir, "clone", "--quiet", "--shared", str(source), str(checkout))
+    with repo_checkout(case.repo, corpus_dir, case.case_id) as checkout:
         git.scratch(checkout, "apply", "--index", str(case.diff_path.resolve()))
         if reverse:
             git.scratch(checkout, "-c", "user.name=eval", "-c", "user.email=eval@invalid",
                  "commit", "--quiet", "-m", "the buggy version")  # fmt: skip
             git.scratch(checkout, "apply", "--index", "-R", str(case.diff_path.resolve()))
+        yield checkout
+
+
+@contextmanager
+def repo_checkout(repo: str, corpus_dir: Path, label: str) -> Iterator[Path]:
+    """A temporary clone of a corpus repository, removed afterwards: the corpus (and the
+    index a run would write into its git directory) is never touched."""
+    source = corpus_dir / "repos" / repo
+    if not (source / ".git").exists():
+        raise UsageError(
+            f"corpus repository {source} is missing; fetch it with shared/eval/fetch-corpus"
+        )
+    workdir = Path(tempfile.mkdtemp(prefix=f"mythos-eval-{label}-"))
+    try:
+        checkout = workdir / repo
+        git.scratch(workdir, "clone", "--quiet", "--shared", str(source), str(checkout))
         yield checkout
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

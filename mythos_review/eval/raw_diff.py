@@ -9,7 +9,7 @@ from mythos_review import git
 from mythos_review.config import Settings
 from mythos_review.eval.cases import EvalCase, overlaps_bug
 from mythos_review.eval.scores import ReviewerScore, describe_hit
-from mythos_review.model.backends.base import DecodingSettings
+from mythos_review.model.backends.base import DecodingSettings, Generation
 from mythos_review.model.select import LazyBackend, ModelChoice
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.prompt.schema import FINDINGS_SCHEMA
@@ -21,16 +21,23 @@ RAW_DIFF_TASK = (
 )
 
 
-def review_raw_diff(
-    case: EvalCase, checkout: Path, settings: Settings, choice: ModelChoice, backend: LazyBackend
-) -> ReviewerScore:
-    """The model sees the raw staged diff only; its findings are taken as they come."""
+def ask_raw_diff(
+    checkout: Path, settings: Settings, choice: ModelChoice, backend: LazyBackend
+) -> Generation:
+    """One question about the bare staged diff of ``checkout``: what a review is weighed against."""
     diff = git.scratch(checkout, "diff", "--cached", "--no-color", "--no-ext-diff")
     system = PromptRenderer(settings.template_dir).system_prompt
     user = f"{RAW_DIFF_TASK}\n\n````diff\n{diff}````\n"
     chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     decoding = DecodingSettings(max_new_tokens=choice.decoding(settings).max_new_tokens)
-    generation = backend.get().generate([chat], decoding, FINDINGS_SCHEMA)[0]
+    return backend.get().generate([chat], decoding, FINDINGS_SCHEMA)[0]
+
+
+def review_raw_diff(
+    case: EvalCase, checkout: Path, settings: Settings, choice: ModelChoice, backend: LazyBackend
+) -> ReviewerScore:
+    """The model sees the raw staged diff only; its findings are taken as they come."""
+    generation = ask_raw_diff(checkout, settings, choice, backend)
     score = ReviewerScore(
         prompt_tokens=generation.prompt_tokens,
         completion_tokens=generation.completion_tokens,

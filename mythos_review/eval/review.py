@@ -56,6 +56,9 @@ def _ours(
                 case, finding.path, finding.start_line, finding.end_line, finding.title, tag
             )
         )
+    score.context_asks = len(result.context_requests)
+    score.names_asked = sum(len(r.names) for r in result.context_requests)
+    score.names_found = sum(len(r.found) for r in result.context_requests)
     score.dropped = len(result.dropped)
     score.failed_passes = sum(1 for o in result.outcomes if lost_findings(o))
     score.prompt_tokens = sum(o.prompt_tokens for o in result.outcomes)
@@ -100,6 +103,8 @@ def _print_case(score: CaseScore) -> None:
             f"  false {reviewer.false_positives}  blocking {reviewer.blocking}"
             f"  dropped {reviewer.dropped}  failed {reviewer.failed_passes}"
             f"  tokens {reviewer.prompt_tokens}+{reviewer.completion_tokens}"
+            f"  more-context {reviewer.context_asks}"
+            f" ({reviewer.names_found}/{reviewer.names_asked} names found)"
             f"  {reviewer.seconds}s"
         )
         for line in reviewer.findings:
@@ -122,5 +127,8 @@ def _print_totals(scores: list[CaseScore]) -> None:
                 f"blocking {sum(r.blocking for r in reviewers)}, "
                 f"failed passes {sum(r.failed_passes for r in reviewers)}, "
                 f"prompt tokens {sum(r.prompt_tokens for r in reviewers)}, "
+                f"NEED_MORE_CONTEXT {sum(r.context_asks for r in reviewers)} "
+                f"(names found {sum(r.names_found for r in reviewers)}"
+                f" of {sum(r.names_asked for r in reviewers)}), "
                 f"seconds {round(sum(r.seconds for r in reviewers), 1)}"
             )

@@ -20,6 +20,11 @@ class ReviewerScore:
     completion_tokens: int = 0
     seconds: float = 0.0
     findings: list[str] = field(default_factory=list)
+    context_asks: int = 0
+    """NEED_MORE_CONTEXT answers: passes that asked for more."""
+    names_asked: int = 0
+    names_found: int = 0
+    """Of the names asked for, those the index has (a definition or a file path)."""
 
 
 def describe_hit(case: EvalCase, path: str, start: int, end: int, title: str, tag: str) -> str:

@@ -31,6 +31,7 @@ from mythos_review.index.store import (
     remove_database,
     update_index,
 )
+from mythos_review.index.vectors import ChunkRows
 from mythos_review.types import ProgressCallback, Reference
 
 INDEX_FILE = "index.sqlite"
@@ -132,12 +133,14 @@ class MapDefinition(NamedTuple):
     is_test: bool
 
 
-def fts_query(text: str, *, symbols_only: bool = False) -> str | None:
+def fts_query(text: str, *, symbols_only: bool = False, any_word: bool = False) -> str | None:
     """A safe FTS5 MATCH expression for text a user typed; None when it has no words.
 
     Only word characters survive, each whitespace-separated word becomes a quoted phrase (so
     ``os.path.join`` stays adjacent), and quotes, ``*``, ``-``, ``NEAR`` or ``AND`` lose any
     operator meaning. A one-piece word also matches as a part of a compound identifier.
+    ``any_word`` joins the words with OR (bm25 ranks chunks with more and rarer words first):
+    a sentence in natural language rarely has all its words in one chunk.
     """
     exact_columns = "{path symbol}" if symbols_only else "{path symbol body}"
     parts_columns = "{name_parts}" if symbols_only else "{name_parts body_parts}"
@@ -152,7 +155,7 @@ def fts_query(text: str, *, symbols_only: bool = False) -> str | None:
             clauses.append(f"({exact_columns} : {phrase} OR {parts_columns} : {parts})")
         else:
             clauses.append(f"{exact_columns} : {phrase}")
-    return " AND ".join(clauses) if clauses else None
+    return (" OR " if any_word else " AND ").join(clauses) if clauses else None
 
 
 def _to_stderr(message: str) -> None:
@@ -212,6 +215,11 @@ class Index:
                 "or set index_path"
             ) from error
         return cls(connection, work_root, path, settings, list_files, notice)
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the index was opened with (``embedding_model`` among them)."""
+        return self._settings
 
     def close(self) -> None:
         self._connection.close()
@@ -308,13 +316,15 @@ class Index:
         limit: int = 20,
         *,
         symbols_only: bool = False,
+        any_word: bool = False,
     ) -> list[SearchHit]:
         """Full-text search ranked by bm25 (symbol and path weigh more than the body).
 
         Whatever the user typed is escaped. When no word matches, a substring search runs:
         over names (trigram index) and then over bodies (a scan, the slow last resort).
+        ``any_word``: chunks with any of the words, not all (see ``fts_query``).
         """
-        match = fts_query(query, symbols_only=symbols_only)
+        match = fts_query(query, symbols_only=symbols_only, any_word=any_word)
         hits: list[tuple[int, float, str]] = []
         join, where, glob_args = _glob_filter(path_glob)
         if match is not None:
@@ -370,6 +380,11 @@ class Index:
         """A chunk by id (``Chunk.parent_id`` leads here)."""
         return self._chunks_by_id([chunk_id]).get(chunk_id)
 
+    def chunks_by_ids(self, ids: list[int]) -> list[Chunk]:
+        """The chunks with these ids that exist, in the order asked (vector search's answer)."""
+        found = self._chunks_by_id(ids)
+        return [found[cid] for cid in ids if cid in found]
+
     def references_in(self, chunk_id: int) -> list[Reference]:
         """What a chunk calls, imports or mentions: the callees side of retrieval. Its file's
         references have consecutive ids, which makes this a range lookup."""
@@ -399,6 +414,28 @@ class Index:
             (path,),
         )
         return [Reference(n, k, line, e, q, a) for n, k, line, e, q, a in rows]
+
+    def chunk_files(self) -> list[ChunkRows]:
+        """Every file with chunks, its content hash and its contiguous chunk ids: what the
+        vector store compares to know which files to embed again."""
+        rows = self._query(
+            "SELECT path, content_hash, first_chunk, chunk_count FROM files"
+            " WHERE chunk_count > 0 ORDER BY id",
+            (),
+        )
+        return [ChunkRows(path, digest, first, count) for path, digest, first, count in rows]
+
+    def chunk_words(self, first: int, last: int) -> list[tuple[int, str, str, str]]:
+        """(id, path, name words, own text) of the chunks with ids ``first`` to ``last``, as
+        full-text search indexed them: the text their vectors are made from."""
+        return [
+            (int(cid), path, words, body)
+            for cid, path, words, body in self._query(
+                "SELECT rowid, path, name_parts, body FROM chunks_fts"
+                " WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+                (first, last),
+            )
+        ]
 
     def map_definitions(self) -> list[MapDefinition]:
         """Every definition without its text, for the repository map."""

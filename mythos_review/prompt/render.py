@@ -52,6 +52,41 @@ SECTION_ORDER: tuple[tuple[EvidenceRole, str, str], ...] = (
     ("map", "Repository map", "Files and the definitions they hold, most referenced first."),
 )
 
+
+@dataclass(frozen=True)
+class PromptSet:
+    """The templates of one kind of question: reviewing a change, or inspecting code as it is
+    (``inspect-*``: no diff, so no "after the change" and no marked lines)."""
+
+    system: str
+    task: str
+    verify: str
+    correct: str
+    heading: str
+    """The evidence's first heading (``evidence.j2``), naming what is under review."""
+    unit_section: tuple[str, str] | None = None
+    """Title and note of the section that shows the units' code; None: ``SECTION_ORDER``'s."""
+
+
+PROMPT_SETS = {
+    "review": PromptSet(
+        "system.j2",
+        "task_review.j2",
+        "task_verify.j2",
+        "task_correct.j2",
+        "Change under review",
+    ),
+    "inspect": PromptSet(
+        "system_inspect.j2",
+        "task_inspect.j2",
+        "task_verify_inspect.j2",
+        "task_correct_inspect.j2",
+        "Code under review",
+        ("Code under review", ""),
+    ),
+}
+"""Which set a pass uses follows from what is reviewed (a diff, or code as it is)."""
+
 MAX_CLAIM_CHARS = 800
 """A model-written claim is cut to this length before it is quoted back to the model, so a
 verification question always fits in the budget the review question fitted in."""
@@ -159,7 +194,8 @@ class PromptRenderer:
     same system turn and the same evidence followed by a different task, so a backend that
     keeps its cache of the prompt's prefix (llama.cpp does) only reads the new question."""
 
-    def __init__(self, template_dir: str | None = None) -> None:
+    def __init__(self, template_dir: str | None = None, prompts: str = "review") -> None:
+        self.prompts = PROMPT_SETS[prompts]
         search_path = [str(SHIPPED_TEMPLATES)]
         if template_dir is not None:
             search_path.insert(0, template_dir)
@@ -170,9 +206,9 @@ class PromptRenderer:
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=False,
         )
-        self.system_prompt = self._render("system.j2")
+        self.system_prompt = self._render(self.prompts.system)
         self.review_task = self._render(
-            "task_review.j2",
+            self.prompts.task,
             max_findings=MAX_FINDINGS,
             severities=", ".join(SEVERITIES),
             categories=", ".join(CATEGORIES),
@@ -200,6 +236,8 @@ class PromptRenderer:
         languages = languages or {}
         sections = []
         for role, title, note in SECTION_ORDER:
+            if role == "unit" and self.prompts.unit_section is not None:
+                title, note = self.prompts.unit_section
             blocks = [
                 render_block(item, languages.get(item.path, ""))
                 for item in items
@@ -217,7 +255,9 @@ class PromptRenderer:
             }
             for unit in units
         ]
-        return self._render("evidence.j2", units=safe_units, sections=sections)
+        return self._render(
+            "evidence.j2", heading=self.prompts.heading, units=safe_units, sections=sections
+        )
 
     def render_user(
         self,
@@ -286,7 +326,7 @@ class PromptRenderer:
         claim = f"{finding.title}\n{finding.message}"[:MAX_CLAIM_CHARS]
         title, _, message = claim.partition("\n")
         task = self._render(
-            "task_verify.j2",
+            self.prompts.verify,
             path=inline(finding.path),
             start_line=finding.start_line,
             end_line=finding.end_line,
@@ -304,7 +344,7 @@ class PromptRenderer:
         model leans towards "yes" whatever it is asked; a claim is confirmed only when it
         calls the claim true and the code wrong."""
         task = self._render(
-            "task_correct.j2",
+            self.prompts.correct,
             path=inline(path),
             start_line=start_line,
             end_line=end_line,

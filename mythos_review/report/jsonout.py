@@ -157,6 +157,10 @@ def render(result: ReviewResult, options: ReportOptions) -> str:
             for s in result.suppressed
         ],
         "model": result.model,
+        "context_requests": [
+            {"pass": r.pass_number, "names": list(r.names), "found": list(r.found)}
+            for r in result.context_requests
+        ],
         "stats": stats(result),
         "notes": list(result.notes),
     }

@@ -78,7 +78,9 @@ def describe_unit(unit: ChangeUnit) -> str:
         parts.append(f"changed lines {changed}")
     if removed:
         parts.append(f"code removed at {removed}")
-    detail = ", ".join(parts) if parts else "no line-level change"
+    if not parts:
+        parts.append("inspected as it is" if unit.is_inspected else "no line-level change")
+    detail = ", ".join(parts)
     where = f"{unit.path}:{unit.start_line}-{unit.end_line} {unit.symbol}"
     return f"{escape_controls(where)} ({unit.kind}), {detail}"
 
