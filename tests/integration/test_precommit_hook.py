@@ -262,7 +262,7 @@ def test_a_change_without_findings_is_committed_and_the_dry_run_asks_nothing(
     )
     assert dry_run.returncode == 0, dry_run.stdout
     assert "shop/limits.py:" in dry_run.stdout and "under_limit" in dry_run.stdout
-    assert "Review the change above" in dry_run.stdout, "the prompt is shown"
+    assert "Compare the removed and the added lines" in dry_run.stdout, "the prompt is shown"
     assert len(server.chat_requests) == requests_before
 
     asked_before = len(scripted.kinds())
