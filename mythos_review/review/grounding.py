@@ -5,8 +5,7 @@ model was shown. The rules, in the order they are checked (one function each):
 2. its lines were shown in the prompt (a removed line of the diff counts, placed where it was
    removed); a quote found a few lines away moves the finding there, since small models
    miscount lines;
-3. its ``evidence`` matches the code on those lines, whitespace-insensitively (a label such as
-   "Removed line 41:" and backticks around the quote are not part of it);
+3. its ``evidence`` matches the code on those lines, whitespace-insensitively;
 4. on a file of the diff, it overlaps the changed lines or their enclosing unit;
 5. it does not claim that a name is undefined, missing or not imported when the repository
    defines that name.
@@ -42,25 +41,6 @@ _UNDEFINED_CLAIM = re.compile(
     r"`?([A-Za-z_][\w.]*)`?",
     re.IGNORECASE,
 )
-
-
-_QUOTE_LABEL = re.compile(
-    r"^\s*(?:(?:removed|added|deleted|old|new|changed|original)\s+)?lines?\s+\d+"
-    r"(?:\s*(?:-|to)\s*\d+)?\s*:\s*",
-    re.IGNORECASE,
-)
-"""A label small models put before a quote ("Removed line 41: `...`", "Lines 3-5:")."""
-_FENCE_OPEN = re.compile(r"^\s*(?:`{3,}[\w+-]*\s*\n|`)")
-_FENCE_CLOSE = re.compile(r"(?:\n\s*`{3,}|`)\s*$")
-
-
-def unwrap_quote(evidence: str) -> str:
-    """The code inside a quote as small models write it: without a leading line label and
-    without the backticks or fence around it (the closing one may be missing: answers get
-    cut); a backtick that closes nothing is code."""
-    text = _QUOTE_LABEL.sub("", evidence, count=1)
-    opened = _FENCE_OPEN.sub("", text, count=1)
-    return text if opened == text else _FENCE_CLOSE.sub("", opened, count=1)
 
 
 def _strip_quote(line: str) -> str:
@@ -195,7 +175,7 @@ def _quoted_lines(
     if start is None:
         raise _Rejected("no start_line")
     end = start if end is None or end < start else end
-    evidence = unwrap_quote(str(raw.get("evidence", "")))
+    evidence = str(raw.get("evidence", ""))
     located = _locate(evidence, lines, start, end)
     if located is None:
         gap = _quoted_removed(evidence, removed_lines(context.review_pass, path), start)

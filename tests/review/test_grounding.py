@@ -89,15 +89,6 @@ def test_a_quote_a_few_lines_off_moves_the_finding_to_the_real_lines() -> None:
     assert finding is not None and finding.start_line == 12
 
 
-def test_a_label_and_backticks_around_a_quote_are_not_part_of_it() -> None:
-    fenced = "Added lines 12-13:\n```python\nif item.quantity > BULK_THRESHOLD:\n```"
-    for quote in ("Line 12: `if item.quantity > BULK_THRESHOLD:`", fenced):
-        finding, reason = ground(_raw(evidence=quote), _context())
-        assert reason is None and finding is not None, quote
-    finding, reason = ground(_raw(evidence="Line 12: `if quantity >= LIMIT:`"), _context())
-    assert finding is None and "does not match" in str(reason)
-
-
 def test_quotes_with_gutters_and_diff_markers_still_match() -> None:
     finding, _ = ground(_raw(evidence="12+ |     if item.quantity > BULK_THRESHOLD:"), _context())
     assert finding is not None
@@ -146,18 +137,10 @@ def test_a_quote_of_a_removed_line_is_evidence_the_model_was_shown(
     )
     (review_pass,) = result.passes
     context = GroundingContext(review_pass, {"limits.py": [(1, 2)]}, lambda _name: False)
-    quotes = (
-        "-    return used < limit",
-        "return used < limit",
-        "Removed line 2: `return used < limit`",  # how the 1.5B model labels its quotes
-        "Removed line 2: `return used < limit",  # the closing backtick cut off
-        "```python\n-    return used < limit\n```",
-    )
-    for quote in quotes:
+    for quote in ("-    return used < limit", "return used < limit"):
         raw = {**_raw(), "path": "limits.py", "start_line": 2, "end_line": 2, "evidence": quote}
         finding, reason = ground(raw, context)
         assert reason is None, quote
         assert finding is not None and (finding.start_line, finding.end_line) == (2, 2)
-    for made_up in ("return used > 0", "Removed line 2: `return used > 0`"):
-        invented = {**_raw(), "path": "limits.py", "start_line": 2, "evidence": made_up}
-        assert ground(invented, context)[0] is None
+    invented = {**_raw(), "path": "limits.py", "start_line": 2, "evidence": "return used > 0"}
+    assert ground(invented, context)[0] is None
