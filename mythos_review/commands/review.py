@@ -70,7 +70,7 @@ def settings_for(args: argparse.Namespace, repo: Repo, repo_root: Path) -> Setti
             "quantize": args.quantize,
             "max_rounds": args.max_rounds,
             "verify": args.verify,
-            "time_budget": args.time_budget or hook_time_budget(os.environ),
+            "time_budget": args.time_budget,
             "cache": args.cache,
             "fail_on": args.fail_on,
             "on_error": args.on_error,
@@ -79,6 +79,8 @@ def settings_for(args: argparse.Namespace, repo: Repo, repo_root: Path) -> Setti
         trusted=_trusted_table(repo, args.config_ref),
         notice=_notice,
     )
+    if settings.time_budget is None:  # neither the flag nor a settings file chose one
+        settings = replace(settings, time_budget=hook_time_budget(os.environ))
     if not args.dry_run:  # a dry run sends nothing anywhere
         interactive = sys.stdin.isatty() and sys.stderr.isatty() and args.diff != "-"
         trust.check_server(settings, os.environ, _ask_on_terminal if interactive else None)

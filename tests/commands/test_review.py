@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mythos_review.cli import main
+from mythos_review.cli import build_parser, main
+from mythos_review.commands.review import open_settings
+from mythos_review.config import HOOK_TIME_BUDGET
 from mythos_review.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -232,3 +234,35 @@ def test_without_a_model_backend_installed_the_error_says_what_to_install(staged
     assert completed.returncode == EXIT_USAGE, completed.stderr
     assert "mythos-review[llamacpp,model]" in completed.stderr
     assert 'backend = "openai"' in completed.stderr and "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "flag", "in_file", "expected"),
+    [
+        ({"PRE_COMMIT": "1"}, None, None, HOOK_TIME_BUDGET),
+        ({"PRE_COMMIT": "1", "CI": "true"}, None, None, None),
+        ({}, None, None, None),
+        ({"PRE_COMMIT": "1"}, "30", None, 30.0),
+        ({"PRE_COMMIT": "1"}, None, 200, 200.0),
+        ({"PRE_COMMIT": "1"}, "30", 200, 30.0),
+    ],
+)
+def test_the_time_budget_is_the_flag_then_the_settings_file_then_the_hook_default(
+    git_repo: GitRepoFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    environ: dict[str, str],
+    flag: str | None,
+    in_file: int | None,
+    expected: float | None,
+) -> None:
+    repo = git_repo()
+    if in_file is not None:
+        repo.write(".mythos.toml", f"time_budget = {in_file}\n")
+    repo.commit("base")
+    for name in ("PRE_COMMIT", "CI"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    argv = ["review", "-C", str(repo.path), "--dry-run", *(["--time-budget", flag] if flag else [])]
+    _, settings = open_settings(build_parser().parse_args(argv))
+    assert settings.time_budget == expected
