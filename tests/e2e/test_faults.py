@@ -6,8 +6,10 @@ leave the repository exactly as it was."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -141,17 +143,34 @@ def _start(repo: GitRepo, url: str) -> subprocess.Popen[str]:
     )
 
 
+TGKILL = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
+"""The tgkill system call's number on Linux, where the tests know it."""
+
+
+def _signal_every_worker_thread(pid: int, signum: int) -> None:
+    """Deliver ``signum`` to each thread of ``pid`` but its main one (tgkill), as the kernel
+    may do with a signal sent to the process: the main thread must still end the run."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for task in os.listdir(f"/proc/{pid}/task"):
+        if int(task) != pid:
+            libc.syscall(TGKILL, pid, int(task), signum)
+
+
 @pytest.mark.parametrize(
-    ("signum", "code", "word"),
+    ("signum", "code", "word", "to_workers"),
     [
-        (signal.SIGINT, EXIT_INTERRUPTED, "interrupted"),
-        (signal.SIGTERM, EXIT_TERMINATED, "terminated"),
+        (signal.SIGINT, EXIT_INTERRUPTED, "interrupted", False),
+        (signal.SIGTERM, EXIT_TERMINATED, "terminated", False),
+        (signal.SIGINT, EXIT_INTERRUPTED, "interrupted", True),
+        (signal.SIGTERM, EXIT_TERMINATED, "terminated", True),
     ],
-    ids=["ctrl-c", "sigterm"],
+    ids=["ctrl-c", "sigterm", "ctrl-c-to-a-worker", "sigterm-to-a-worker"],
 )
 def test_a_signal_during_generation_ends_at_once_and_keeps_finished_answers(
-    repo: GitRepo, signum: int, code: int, word: str
+    repo: GitRepo, signum: int, code: int, word: str, to_workers: bool
 ) -> None:
+    if to_workers and (TGKILL is None or not os.path.isdir("/proc/self/task")):
+        pytest.skip("needs Linux's tgkill on x86-64 or aarch64")
     """The second question hangs; the signal ends the run without waiting for it, the first
     answer stays cached (a second run asks one question fewer), and nothing else changed."""
     first, *rest = CONFIRMED_PATTERN
@@ -162,7 +181,10 @@ def test_a_signal_during_generation_ends_at_once_and_keeps_finished_answers(
         while len(server.chat_requests) < 2 and process.poll() is None:
             assert time.monotonic() < deadline, "the run never reached its second question"
             time.sleep(0.05)
-        process.send_signal(signum)
+        if to_workers:
+            _signal_every_worker_thread(process.pid, signum)
+        else:
+            process.send_signal(signum)
         _, err = process.communicate(timeout=60)
         assert process.returncode == code, err
         assert f"mythos: {word}; the repository is unchanged" in err and "Traceback" not in err

@@ -37,6 +37,10 @@ from mythos_review.webapi import error_body, parse_retry_after, redact, without_
 
 logger = logging.getLogger(__name__)
 
+SIGNAL_POLL_S = 0.1
+"""How often the main thread wakes while workers wait on the server, so that Ctrl-C and
+SIGTERM end the run at once whichever thread the kernel delivered them to."""
+
 DEFAULT_API_KEY_ENV = "MYTHOS_API_KEY"
 
 MESSAGE_OVERHEAD_TOKENS = 5
@@ -255,7 +259,10 @@ class OpenAIBackend:
         for worker in workers:
             worker.start()
         for worker in workers:
-            worker.join()
+            while worker.is_alive():
+                # A signal the kernel hands to a worker (blocked in its socket read) would not
+                # wake a main thread blocked in join(): Ctrl-C then waited for the answer.
+                worker.join(SIGNAL_POLL_S)
         if failures:
             raise failures[0]
         return [answers[index] for index in range(len(chats))]
