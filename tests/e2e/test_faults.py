@@ -136,10 +136,21 @@ def test_a_usage_error_is_never_allowed_away(
     assert code == 2 and "is not an http(s) URL" in capsys.readouterr().err
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as at a terminal. A job started in the background by a shell (as CI
+    may run the tests) inherits SIGINT ignored, and Python then keeps ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(repo: GitRepo, url: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "mythos_review", *_flags(repo, url), "--format", "json"]
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+        preexec_fn=_interruptible,
     )
 
 
