@@ -115,8 +115,23 @@ def machine() -> dict[str, Any]:
     return info
 
 
+CHAIN_BACKEND = "llamacpp-chain"
+"""The llama.cpp backend with greedy answers through llama-cpp-python's sampler chain (the
+grammar masks the whole vocabulary per token): the anchor our decode loop is measured against."""
+
+
 def open_backend(model: str, backend: str, max_prompt_tokens: int, max_new_tokens: int) -> Backend:
-    """The backend exactly as ``mythos review --model M --backend B`` opens it."""
+    """The backend exactly as ``mythos review --model M --backend B`` opens it (or the chain)."""
+    if backend == CHAIN_BACKEND:
+        from mythos_review.model.backends.llamacpp import LlamaCppBackend
+        from mythos_review.model.registry import resolve_model
+
+        return LlamaCppBackend.from_spec(
+            resolve_model(model),
+            max_prompt_tokens=max_prompt_tokens,
+            max_new_tokens=max_new_tokens,
+            greedy_loop=False,
+        )
     settings = Settings(
         model=model,
         backend=backend,
@@ -341,7 +356,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--models", type=_csv(str), default=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
     )
-    parser.add_argument("--backends", type=_csv(str), default=["llamacpp", "transformers"])
+    parser.add_argument(
+        "--backends",
+        type=_csv(str),
+        default=["llamacpp", "transformers"],
+        help=f"backends of model/select.py, or {CHAIN_BACKEND} (llama-cpp-python's sampler chain)",
+    )
     parser.add_argument("--prompt-tokens", type=_csv(int), default=[512, 1024, 1536, 2048, 3072])
     parser.add_argument("--n-batch", type=_csv(int), default=[], help="sweep llama.cpp n_batch")
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
+from mythos_review.model.backends.llamacpp_decode import decode_greedy
 from mythos_review.model.devices import free_cores
 from mythos_review.model.registry import ModelSpec, model_path
 from mythos_review.model.tokenizer import ChatTokenizer, read_gguf_metadata
@@ -65,9 +66,18 @@ class LlamaCppBackend:
         max_new_tokens: int,
         n_threads: int | None = None,
         n_batch: int = DEFAULT_N_BATCH,
+        greedy_loop: bool = True,
     ) -> None:
-        """``n_ctx`` is the prompt budget plus the answer: the KV cache never holds more."""
+        """``n_ctx`` is the prompt budget plus the answer: the KV cache never holds more.
+
+        Greedy answers go through our decode loop, which checks the grammar on the best token
+        first (``llamacpp_decode``); ``greedy_loop=False`` sends them through llama-cpp-python's
+        sampler chain instead, the reference the tests and the backend bench compare it with.
+        Sampled answers (temperature above 0) always take the chain.
+        """
         llama_cpp = _import_llama_cpp()
+        self._lib = llama_cpp
+        self._greedy_loop = greedy_loop
         n_ctx = max_prompt_tokens + max_new_tokens
         _check_context_fits(gguf_path, n_ctx)
         threads = n_threads or free_cores()
@@ -101,6 +111,7 @@ class LlamaCppBackend:
         max_prompt_tokens: int,
         max_new_tokens: int,
         n_batch: int = DEFAULT_N_BATCH,
+        greedy_loop: bool = True,
     ) -> LlamaCppBackend:
         """An embedded model by its registry entry: assembled, verified, and its own tokenizer."""
         path = model_path(spec)
@@ -112,6 +123,7 @@ class LlamaCppBackend:
             max_prompt_tokens=max_prompt_tokens,
             max_new_tokens=max_new_tokens,
             n_batch=n_batch,
+            greedy_loop=greedy_loop,
         )
 
     @property
@@ -185,6 +197,8 @@ class LlamaCppBackend:
             )
         started = time.perf_counter()
         try:
+            if self._greedy_loop and decoding.temperature == 0:
+                return self._decode_greedy(prompt, decoding, grammar, started)
             response = self._llama.create_completion(
                 prompt,
                 max_tokens=decoding.max_new_tokens,
@@ -209,6 +223,23 @@ class LlamaCppBackend:
             completion_tokens=usage["completion_tokens"],
             seconds=seconds,
             finish_reason=choice["finish_reason"] or "stop",
+        )
+
+    def _decode_greedy(
+        self,
+        prompt: list[int],
+        decoding: DecodingSettings,
+        grammar: LlamaGrammar | None,
+        started: float,
+    ) -> Generation:
+        decoded = decode_greedy(self._lib, self._llama, prompt, decoding.max_new_tokens, grammar)
+        text = self._llama.detokenize(decoded.tokens, prev_tokens=prompt)
+        return Generation(
+            text=text.decode("utf-8", errors="ignore"),
+            prompt_tokens=len(prompt),
+            completion_tokens=len(decoded.tokens),
+            seconds=time.perf_counter() - started,
+            finish_reason=decoded.finish_reason,
         )
 
 

@@ -75,10 +75,15 @@ def _question_chat(question: str) -> Chat:
     ]
 
 
-def _open(model: str, max_prompt_tokens: int = MAX_PROMPT_TOKENS) -> LlamaCppBackend:
+def _open(
+    model: str, max_prompt_tokens: int = MAX_PROMPT_TOKENS, *, greedy_loop: bool = True
+) -> LlamaCppBackend:
     pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed")
     return LlamaCppBackend.from_spec(
-        resolve_model(model), max_prompt_tokens=max_prompt_tokens, max_new_tokens=MAX_NEW_TOKENS
+        resolve_model(model),
+        max_prompt_tokens=max_prompt_tokens,
+        max_new_tokens=MAX_NEW_TOKENS,
+        greedy_loop=greedy_loop,
     )
 
 
@@ -92,6 +97,14 @@ def qwen() -> Iterator[LlamaCppBackend]:
 @pytest.fixture(scope="module")
 def gemma() -> Iterator[LlamaCppBackend]:
     backend = _open("gemma-3-270m")
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def qwen_chain() -> Iterator[LlamaCppBackend]:
+    """The same model answering through llama-cpp-python's sampler chain: the reference."""
+    backend = _open("qwen2.5-coder-0.5b", greedy_loop=False)
     yield backend
     backend.close()
 
@@ -147,6 +160,42 @@ def test_greedy_answers_repeat_exactly_even_after_another_prompt_reused_the_cach
     )
     assert first.text == again.text
     assert first.completion_tokens == again.completion_tokens == 24
+
+
+def _same_answers(
+    ours: LlamaCppBackend,
+    chain: LlamaCppBackend,
+    chats: list[Chat],
+    decoding: DecodingSettings,
+    schema: dict[str, object] | None,
+) -> None:
+    mine = ours.generate(chats, decoding, schema)
+    reference = chain.generate(chats, decoding, schema)
+    assert [(a.text, a.completion_tokens, a.finish_reason) for a in mine] == [
+        (a.text, a.completion_tokens, a.finish_reason) for a in reference
+    ]
+    assert [a.prompt_tokens for a in mine] == [a.prompt_tokens for a in reference]
+
+
+@pytest.mark.slow
+def test_greedy_loop_writes_the_sampler_chains_answers_under_the_json_grammar(
+    qwen: LlamaCppBackend, qwen_chain: LlamaCppBackend
+) -> None:
+    """The grammar checked on the best token first must choose what the whole-vocabulary mask
+    chooses: same text, same token count, same stop, also when the cap cuts the answer."""
+    fixed = (*BUGGY_WINDOW[:-1], "    return items[len(items) - size :]")
+    chats = [_review_chat(), _review_chat(fixed), _question_chat("Say hello in JSON.")]
+    _same_answers(qwen, qwen_chain, chats, DecodingSettings(max_new_tokens=96), FINDINGS_SCHEMA)
+    cut = DecodingSettings(max_new_tokens=7)
+    _same_answers(qwen, qwen_chain, [_review_chat()], cut, FINDINGS_SCHEMA)
+
+
+@pytest.mark.slow
+def test_greedy_loop_writes_the_sampler_chains_answers_without_a_grammar(
+    qwen: LlamaCppBackend, qwen_chain: LlamaCppBackend
+) -> None:
+    chats = [_question_chat("Reply with the single word: yes"), _review_chat()]
+    _same_answers(qwen, qwen_chain, chats, DecodingSettings(max_new_tokens=40), None)
 
 
 @pytest.mark.slow
@@ -209,6 +258,21 @@ def test_gemma_constrained_answer_is_schema_valid_and_stops(gemma: LlamaCppBacke
     assert answer.finish_reason == "stop"
     assert "<end_of_turn>" not in answer.text
     jsonschema.validate(json.loads(answer.text), YES_NO_SCHEMA)
+
+
+@pytest.mark.slow
+def test_gemma_greedy_loop_writes_the_sampler_chains_answers(gemma: LlamaCppBackend) -> None:
+    """Gemma's sliding-window cache and its two end-of-turn tokens, through both decoders; the
+    second chat shares the first one's prefix, so the cache is cut back in between."""
+    chain = _open("gemma-3-270m", greedy_loop=False)
+    try:
+        question = "Does `items[len(items) - size + 1 :]` return `size` items? JSON:"
+        chats = [_question_chat(question), _question_chat(question + " Think of size 1.")]
+        decoding = DecodingSettings(max_new_tokens=48)
+        _same_answers(gemma, chain, chats, decoding, YES_NO_SCHEMA)
+        _same_answers(gemma, chain, chats, decoding, FINDINGS_SCHEMA)
+    finally:
+        chain.close()
 
 
 def test_missing_llama_cpp_is_a_usage_error_with_the_install_command(tmp_path: Path) -> None:
