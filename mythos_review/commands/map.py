@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--tokens must be at least 1")
     with open_index(args) as index:
         update_quietly(index)
-        repo_map = build_repo_map(index, args.tokens)
+        repo_map = build_repo_map(index, args.tokens, with_risk_tags=True)
     sys.stdout.write(repo_map.text)
     print(
         f"mythos: map: {repo_map.symbols_shown} of {repo_map.symbols_total} symbols in "

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from mythos_review.index.risk import render_tags, risk_tags
 from mythos_review.index.search import Index, MapDefinition
 from mythos_review.tokens import estimate_tokens
 
@@ -120,14 +121,15 @@ def rank_definitions(
     )
 
 
-def render(shown: list[MapDefinition]) -> str:
-    """Files in order of their best definition, each with its signatures in source order."""
+def render(shown: list[MapDefinition], tags: Mapping[str, tuple[str, ...]] | None = None) -> str:
+    """Files in order of their best definition, each with its signatures in source order and,
+    when ``tags`` are given, its risk tags after its path."""
     by_file: dict[str, list[MapDefinition]] = {}
     for definition in shown:
         by_file.setdefault(definition.path, []).append(definition)
     blocks = []
     for path, items in by_file.items():
-        lines = [f"{path}:"]
+        lines = [f"{path}:{render_tags(tags or {}, path)}"]
         for item in sorted(items, key=lambda d: d.start_line):
             depth = item.symbol.count(".")
             signature = " ".join(item.signature.split()) or f"{item.kind} {item.name}"
@@ -150,19 +152,22 @@ def build_repo_map(
     *,
     focus: Collection[str] = (),
     count_tokens: Callable[[str], int] = estimate_tokens,
+    with_risk_tags: bool = False,
 ) -> RepoMap:
     """The map of ``index`` that fits ``max_tokens``; ``focus`` paths (the files under review)
-    personalise the ranking towards what they touch."""
+    personalise the ranking towards what they touch. Risk tags are shown by ``mythos map``;
+    review prompts leave them out until a model run shows what they do to the findings."""
     public = list({(d.path, d.symbol): d for d in index.map_definitions() if is_public(d)}.values())
     ranked = rank_definitions(public, index.reference_counts(), focus)
+    tags = risk_tags(index, {d.path for d in ranked}) if with_risk_tags else None
     low, high = 0, len(ranked)
     while low < high:  # the largest prefix whose rendering fits
         middle = (low + high + 1) // 2
-        if count_tokens(render(ranked[:middle])) <= max_tokens:
+        if count_tokens(render(ranked[:middle], tags)) <= max_tokens:
             low = middle
         else:
             high = middle - 1
-    text = render(ranked[:low])
+    text = render(ranked[:low], tags)
     return RepoMap(
         text=text,
         tokens=count_tokens(text),

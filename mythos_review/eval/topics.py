@@ -22,8 +22,7 @@ from mythos_review.eval.cases import SymbolRef, mean, percent, repo_checkout
 from mythos_review.index.hybrid import (
     CANDIDATES,
     fts_ranked,
-    merge,
-    topic_names,
+    fuse,
     topic_words,
     vector_ranked,
 )
@@ -88,7 +87,7 @@ def rankings(index: Index, store: VectorStore, query: str) -> dict[str, list[Chu
     return {
         "fts": [chunk for chunk, _ in fts],
         "vectors": [chunk for chunk, _ in vectors],
-        "hybrid": [hit.chunk for hit in merge(fts, vectors, words, topic_names(query))],
+        "hybrid": [hit.chunk for hit in fuse(index, query, fts, vectors)],
     }
 
 

@@ -400,6 +400,12 @@ class Index:
 
     def imports_in_file(self, path: str) -> list[Reference]:
         """The import statements of a file (all its chunks), its references extracted first."""
+        return self.references_in_file(path, kinds=("import",))
+
+    def references_in_file(
+        self, path: str, kinds: tuple[str, ...] = ("import", "call", "reference")
+    ) -> list[Reference]:
+        """A file's references of these kinds (all its chunks), extracted first if need be."""
         first = self._query(
             "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ? LIMIT 1",
             (path,),
@@ -410,8 +416,8 @@ class Index:
         rows = self._query(
             "SELECT r.name, r.kind, r.line, c.symbol, r.qualifier, r.alias"
             " FROM refs r JOIN chunks c ON c.id = r.chunk_id JOIN files f ON f.id = c.file_id"
-            " WHERE f.path = ? AND r.kind = 'import' ORDER BY r.line",
-            (path,),
+            f" WHERE f.path = ? AND r.kind IN ({', '.join('?' * len(kinds))}) ORDER BY r.line",
+            (path, *kinds),
         )
         return [Reference(n, k, line, e, q, a) for n, k, line, e, q, a in rows]
 
