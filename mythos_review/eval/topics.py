@@ -22,7 +22,8 @@ from mythos_review.eval.cases import SymbolRef, mean, percent, repo_checkout
 from mythos_review.index.hybrid import (
     CANDIDATES,
     fts_ranked,
-    fuse,
+    merge,
+    topic_names,
     topic_words,
     vector_ranked,
 )
@@ -87,7 +88,7 @@ def rankings(index: Index, store: VectorStore, query: str) -> dict[str, list[Chu
     return {
         "fts": [chunk for chunk, _ in fts],
         "vectors": [chunk for chunk, _ in vectors],
-        "hybrid": [hit.chunk for hit in fuse(index, query, fts, vectors)],
+        "hybrid": [hit.chunk for hit in merge(fts, vectors, words, topic_names(query))],
     }
 
 

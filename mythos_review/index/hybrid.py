@@ -21,13 +21,12 @@ Every hit keeps its full-text rank, its vector rank, the merged score and the re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from mythos_review.errors import UsageError
 from mythos_review.index.chunk import split_identifier
-from mythos_review.index.risk import risk_tags, topic_tags
 from mythos_review.index.search import Chunk, Index
 from mythos_review.index.vectors import SemanticUnavailable, VectorStore, load_embedder
 from mythos_review.types import ProgressCallback
@@ -49,9 +48,6 @@ identifier (``get_netrc_auth``, ``CaseInsensitiveDict``). Plain words that happe
 of names (``file`` in ``open_file``) are not boosted: that cost 8 points of recall@5."""
 PATH_BOOST = 0.15
 """Added per topic word that is a word of the chunk's path."""
-RISK_BOOST = 0.1
-"""Added when the chunk's file carries a risk tag the topic asks for ("run a shell command"
-and a file that imports ``subprocess``); set once, below the path boost, and measured after."""
 VENDORED_FACTOR = 0.5
 TEST_FACTOR = 0.5
 """Tests mention what they test in every word; without this they crowd out the code."""
@@ -250,19 +246,11 @@ def topic_names(query: str) -> set[str]:
     return {token.lower() for token in _IDENTIFIER.findall(query) if _LOOKS_NAMED.search(token)}
 
 
-def _adjust(
-    hit: HybridHit,
-    words: Sequence[str],
-    names: Collection[str],
-    risks: Mapping[str, tuple[str, ...]],
-) -> HybridHit:
-    """Boosts for a symbol the topic names, for path words and for the risk tags it asks for,
-    penalties for vendored code, stubs, prose and unasked-for tests, each with its reason."""
+def _adjust(hit: HybridHit, words: Sequence[str], names: Collection[str]) -> HybridHit:
+    """Boosts for a symbol the topic names and for path words, penalties for vendored code,
+    stubs, prose and unasked-for tests, each with its reason."""
     chunk = hit.chunk
     factor, reasons = 1.0, list(hit.reasons)
-    if risks.get(chunk.path):
-        factor += RISK_BOOST
-        reasons.append(f"file touches {', '.join(risks[chunk.path])}")
     if names and {chunk.name.lower(), chunk.symbol.lower()} & set(names):
         factor += SYMBOL_BOOST
         reasons.append(f"the topic names {chunk.symbol}")
@@ -288,11 +276,9 @@ def merge(
     vectors: Sequence[tuple[Chunk, float]],
     words: Sequence[str],
     names: Collection[str] = (),
-    risks: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[HybridHit]:
     """Weighted reciprocal rank fusion of the two lists, then boosts and penalties (``names``:
-    ``topic_names`` of the topic; ``risks``: the risk tags the topic asks for, by file); best
-    first."""
+    ``topic_names`` of the topic); best first."""
     merged: dict[int, HybridHit] = {}
     for rank, (chunk, score) in enumerate(fts, start=1):
         merged[chunk.id] = HybridHit(
@@ -317,7 +303,7 @@ def merge(
                 vector_score=score,
                 reasons=("full text and vector",),
             )
-    adjusted = [_adjust(hit, words, names, risks or {}) for hit in merged.values()]
+    adjusted = [_adjust(hit, words, names) for hit in merged.values()]
     return sorted(adjusted, key=lambda hit: (-hit.score, hit.chunk.path, hit.chunk.start_line))
 
 
@@ -333,32 +319,7 @@ def hybrid_search(
     words = topic_words(query)
     fts = fts_ranked(index, words, candidates)
     vectors = vector_ranked(index, store, query, candidates)
-    return fuse(index, query, fts, vectors)[:limit]
-
-
-def fuse(
-    index: Index,
-    query: str,
-    fts: Sequence[tuple[Chunk, float]],
-    vectors: Sequence[tuple[Chunk, float]],
-) -> list[HybridHit]:
-    """``merge`` with what the topic asks for: the names it spells and the risks it names."""
-    words = topic_words(query)
-    return merge(
-        fts, vectors, words, topic_names(query), asked_risks(index, words, [*fts, *vectors])
-    )
-
-
-def asked_risks(
-    index: Index, words: Sequence[str], hits: Sequence[tuple[Chunk, float]]
-) -> dict[str, tuple[str, ...]]:
-    """For each file among the hits, the risk tags it carries that the topic's words ask for."""
-    wanted = topic_tags(words)
-    if not wanted:
-        return {}
-    found = risk_tags(index, {chunk.path for chunk, _ in hits})
-    asked = {path: tuple(tag for tag in tags if tag in wanted) for path, tags in found.items()}
-    return {path: tags for path, tags in asked.items() if tags}
+    return merge(fts, vectors, words, topic_names(query))[:limit]
 
 
 def topic_search(
@@ -378,6 +339,7 @@ def topic_search(
         store = VectorStore(index, load_embedder(model))
     except SemanticUnavailable as missing:
         notice(f"{missing}; using full-text search alone")
-        return fuse(index, query, fts_ranked(index, words, CANDIDATES), [])[:limit]
+        fts = fts_ranked(index, words, CANDIDATES)
+        return merge(fts, [], words, topic_names(query))[:limit]
     store.sync(progress=progress, notice=notice)
     return hybrid_search(index, store, query, limit=limit)

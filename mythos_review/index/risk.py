@@ -4,8 +4,10 @@ A tag comes from the file's own references as the index holds them: the modules 
 (``import subprocess``, ``from sqlite3 import connect``, ``require('child_process')``), the
 qualified names it calls or reads (``os.environ``, ``yaml.load``; module aliases resolved
 through the file's imports) and a few built-in calls (``eval``, ``input``). Nothing is run or
-imported. Tags orient the model in the repository map (``mythos map``) and rank topic
-retrieval: a topic about "shell commands" prefers the files tagged ``subprocess``.
+imported. Tags orient a reader of the repository map (``mythos map``). Ranking topic
+retrieval by them (a topic about shell commands preferring files tagged ``subprocess``) was
+measured on bench/topics.jsonl and left out: it moved 3 of 32 topics and lost one
+(docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -29,9 +31,6 @@ class RiskRule:
     """Qualified names called or read: ``module.name`` after aliases are resolved."""
     builtins: frozenset[str] = frozenset()
     """Bare calls of these names."""
-    topic_words: frozenset[str] = frozenset()
-    """Beginnings of the words of a natural-language topic that ask for this tag
-    (``deserializ`` for deserialize, deserialization)."""
 
 
 def _rule(
@@ -39,14 +38,12 @@ def _rule(
     modules: str = "",
     names: str = "",
     builtins: str = "",
-    topic_words: str = "",
 ) -> RiskRule:
     return RiskRule(
         tag,
         frozenset(modules.split()),
         frozenset(names.split()),
         frozenset(builtins.split()),
-        frozenset(topic_words.split()),
     )
 
 
@@ -56,20 +53,16 @@ RULES: tuple[RiskRule, ...] = (
         "django.contrib.auth flask_login passlib bcrypt jwt oauthlib authlib requests.auth"
         " werkzeug.security itsdangerous",
         "getpass.getpass",
-        topic_words="auth authent authoriz login logout password passwd credential signin",
     ),
     _rule(
         "crypto",
         "hashlib hmac ssl cryptography Crypto nacl secrets crypto crypto.tls crypto.sha256"
         " crypto.hmac bcrypt",
-        topic_words="crypto cryptograph hash hmac encrypt decrypt cipher signature signing tls"
-        " ssl certificat digest",
     ),
     _rule(
         "sql",
         "sqlite3 psycopg2 psycopg pymysql MySQLdb sqlalchemy asyncpg peewee django.db"
         " database.sql mysql mysql2 pg",
-        topic_words="sql database quer sqlite postgres mysql injection",
     ),
     _rule(
         "filesystem",
@@ -77,53 +70,44 @@ RULES: tuple[RiskRule, ...] = (
         "os.remove os.unlink os.rename os.replace os.makedirs os.mkdir os.rmdir os.listdir"
         " os.walk os.scandir os.open os.symlink os.link",
         "open",
-        topic_words="file path director folder disk temporar",
     ),
     _rule(
         "network",
         "socket http.client http.server urllib.request urllib3 requests httpx aiohttp ftplib"
         " smtplib paramiko websocket websockets net http https net.http",
         "urllib.request.urlopen",
-        topic_words="network http url request socket download upload proxy redirect"
-        " server client connection",
     ),
     _rule(
         "subprocess",
         "subprocess child_process os.exec pty",
         "os.system os.popen os.execv os.execvp os.execve os.spawnl os.spawnv os.startfile",
-        topic_words="subprocess shell command process spawn execut",
     ),
     _rule(
         "deserialization",
         "pickle cPickle marshal shelve dill jsonpickle yaml",
         "yaml.load yaml.unsafe_load pickle.loads pickle.load marshal.loads",
-        topic_words="deserializ serializ unpickl pickle yaml marshal",
     ),
     _rule(
         "user-input",
         "argparse optparse click getopt cgi flask.request",
         "sys.argv sys.stdin request.args request.form request.GET request.POST request.json",
         "input",
-        topic_words="input untrusted argument argv command-line",
     ),
     _rule(
         "secrets",
         "keyring dotenv",
         "os.environ os.getenv os.environb",
-        topic_words="secret token environment credential",
     ),
     _rule(
         "permissions",
         "stat pwd grp",
         "os.chmod os.chown os.fchmod os.lchown os.setuid os.setgid os.seteuid os.umask os.access",
-        topic_words="permission chmod chown owner privilege umask",
     ),
     _rule(
         "dynamic-code",
         "importlib",
         "importlib.import_module",
         "eval exec compile __import__",
-        topic_words="eval exec dynamic plugin",
     ),
 )
 TAGS: tuple[str, ...] = tuple(rule.tag for rule in RULES)
@@ -174,16 +158,6 @@ def file_risk_tags(references: Iterable[Reference]) -> tuple[str, ...]:
 def _within(module: str, parents: frozenset[str]) -> bool:
     parts = module.split(".")
     return any(".".join(parts[:end]) in parents for end in range(1, len(parts) + 1))
-
-
-def topic_tags(words: Iterable[str]) -> set[str]:
-    """The tags a topic's words ask for."""
-    words = list(words)
-    return {
-        rule.tag
-        for rule in RULES
-        if any(word.startswith(start) for word in words for start in rule.topic_words)
-    }
 
 
 def render_tags(tags_by_path: Mapping[str, tuple[str, ...]], path: str) -> str:

@@ -81,7 +81,7 @@ def feed_prompt(lib: ModuleType, llama: Llama, prompt: Sequence[int]) -> None:
     cached = min(llama.n_tokens, len(prompt))
     differs = np.flatnonzero(llama.input_ids[:cached] != np.asarray(prompt[:cached]))
     common = int(differs[0]) if differs.size else cached
-    reuse = min(common, len(prompt) - 1)
+    reuse = max(0, min(common, len(prompt) - 1))
     memory = lib.llama_get_memory(llama.ctx)
     if not lib.llama_memory_seq_rm(memory, 0, reuse, -1):
         reuse = 0
