@@ -10,7 +10,7 @@ import sys
 from mythos_review.commands.index import open_index, say, update_quietly
 from mythos_review.errors import EXIT_OK, UsageError
 from mythos_review.index.hybrid import HybridHit, topic_search
-from mythos_review.index.search import MAX_QUERY_CHARS, Index, SearchHit
+from mythos_review.index.search import MAX_QUERY_CHARS, Chunk, Index, SearchHit
 from mythos_review.progress import progress_bar
 
 
@@ -46,8 +46,8 @@ def find(index: Index, args: argparse.Namespace) -> list[SearchHit]:
     return hits[: args.limit]
 
 
-def as_json(hit: SearchHit) -> dict[str, object]:
-    chunk = hit.chunk
+def _chunk_fields(chunk: Chunk) -> dict[str, object]:
+    """Where a result is and what it is: the fields both kinds of search print first."""
     return {
         "path": chunk.path,
         "start_line": chunk.start_line,
@@ -56,6 +56,12 @@ def as_json(hit: SearchHit) -> dict[str, object]:
         "kind": chunk.kind,
         "language": chunk.language,
         "is_test": chunk.is_test,
+    }
+
+
+def as_json(hit: SearchHit) -> dict[str, object]:
+    return {
+        **_chunk_fields(hit.chunk),
         "score": round(hit.score, 4),
         "line": hit.line,
         "snippet": hit.snippet,
@@ -73,14 +79,8 @@ def as_text(hit: SearchHit) -> str:
 def hybrid_as_json(hit: HybridHit) -> dict[str, object]:
     """A semantic result with what placed it: both ranks (None: that list missed it), both
     raw scores and the merged one."""
-    chunk = hit.chunk
     return {
-        "path": chunk.path,
-        "symbol": chunk.symbol,
-        "kind": chunk.kind,
-        "start_line": chunk.start_line,
-        "end_line": chunk.end_line,
-        "is_test": chunk.is_test,
+        **_chunk_fields(hit.chunk),
         "fts_rank": hit.fts_rank,
         "vector_rank": hit.vector_rank,
         "fts_score": None if hit.fts_score is None else round(hit.fts_score, 4),
