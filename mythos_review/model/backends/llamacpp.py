@@ -20,18 +20,14 @@ from typing import TYPE_CHECKING, Any
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
 from mythos_review.model.backends.llamacpp_decode import decode_greedy
-from mythos_review.model.devices import free_cores
+from mythos_review.model.devices import detect_device, free_cores
+from mythos_review.model.llama_build import install_command
 from mythos_review.model.registry import ModelSpec, model_path
 from mythos_review.model.tokenizer import ChatTokenizer, read_gguf_metadata
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
     from llama_cpp.llama_grammar import LlamaGrammar
-
-INSTALL_COMMAND = (
-    "CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AMX=OFF\" pip install 'mythos-review[llamacpp]'"
-)
-"""The native build crashes on some of our CPUs, hence the portable (AVX2) build flags."""
 
 DEFAULT_N_BATCH = 512
 """Prompt tokens per llama_decode call; measured on 2-core AVX2 machines (docs/PERFORMANCE.md)."""
@@ -43,7 +39,7 @@ def _import_llama_cpp() -> Any:
     except ImportError as error:
         raise UsageError(
             f"the llamacpp backend needs llama-cpp-python ({error}); install it with "
-            f"{INSTALL_COMMAND}, or choose --backend transformers"
+            f"{install_command(detect_device().cpu_flags)}, or choose --backend transformers"
         ) from error
 
 

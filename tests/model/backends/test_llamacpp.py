@@ -19,7 +19,9 @@ import pytest
 
 from mythos_review.errors import RuntimeFailure, UsageError
 from mythos_review.model.backends.base import Chat, DecodingSettings, Generation
-from mythos_review.model.backends.llamacpp import INSTALL_COMMAND, LlamaCppBackend
+from mythos_review.model.backends.llamacpp import LlamaCppBackend
+from mythos_review.model.devices import detect_device
+from mythos_review.model.llama_build import install_command
 from mythos_review.model.registry import resolve_model
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.prompt.schema import FINDINGS_SCHEMA
@@ -299,5 +301,5 @@ def test_missing_llama_cpp_is_a_usage_error_with_the_install_command(tmp_path: P
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     assert result.returncode == 2, result.stderr
-    assert INSTALL_COMMAND in result.stdout
+    assert install_command(detect_device().cpu_flags) in result.stdout
     assert "Traceback" not in result.stderr
