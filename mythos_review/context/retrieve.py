@@ -5,10 +5,12 @@ signature, an excerpt around the lines that matter, the whole definition); the p
 the size. The ranking is deliberately simple and observable (``--explain`` prints it):
 
 * callers: the index's confidence that a reference means this definition (same file, via
-  ``self`` inside the class, via the class name: 3; bare name elsewhere: 2; another receiver:
-  1.5; ``self`` in an unrelated class: 1), halved for a bare call of a method from another
-  file, plus 1 when the caller's file imports the name; a common name (``get``, ``run``)
-  reached through an unknown receiver counts for little unless an import pins it;
+  ``self`` inside the class, via the class name: 3; via a receiver named like the class
+  (``settings.update`` for ``Settings.update``): 2.5; bare name elsewhere: 2; another
+  receiver: 1.5; ``self`` in an unrelated class: 1), halved for a bare call of a method from
+  another file, plus 1 when the caller's file imports the name; a common name (``get``,
+  ``run``) reached through an unknown receiver counts for little unless an import pins it or
+  the receiver is named like the class;
 * callees: resolved through what the unit's file sees: ``self.m`` to the enclosing class,
   a bare name to the same module, then to what the file imports, a module alias to that
   module; an unknown receiver only to an uncommon name defined once; never to a test
@@ -42,7 +44,7 @@ from mythos_review.context.excerpts import (
 )
 from mythos_review.context.repomap import build_repo_map
 from mythos_review.index.chunk import is_test_path
-from mythos_review.index.search import Chunk, Index, SearchHit
+from mythos_review.index.search import Chunk, Index, SearchHit, named_like, squash
 from mythos_review.tokens import estimate_tokens
 from mythos_review.types import (
     ChangeUnit,
@@ -312,13 +314,8 @@ def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
-def _squash(name: str) -> str:
-    """Lower case without underscores: ``TakeTests`` and ``test_take`` both contain ``take``."""
-    return name.lower().replace("_", "")
-
-
 def _module_stem(path: str) -> str:
-    return _squash(PurePosixPath(path).stem)
+    return squash(PurePosixPath(path).stem)
 
 
 def module_names(path: str) -> set[str]:
@@ -474,7 +471,8 @@ class Retriever:
             score += 1.0  # the caller's file imports the name, or the class that owns it
         elif bare in COMMON_NAMES and foreign and "via " in hit.reason:
             receiver = hit.reason.rsplit("via ", 1)[-1].split(" ")[0]
-            if receiver not in SELF_QUALIFIERS and receiver != parts[0]:
+            typed = len(parts) > 1 and named_like(receiver, parts[-2])
+            if receiver not in SELF_QUALIFIERS and receiver != parts[0] and not typed:
                 score *= 0.25
                 note = f"; `{bare}` is a common name reached through `{receiver}`"
         return score, note
@@ -638,14 +636,14 @@ class Retriever:
     ) -> list[EvidenceItem]:
         best: dict[tuple[str, int], _Use] = {}
         unit_name = unit.symbol.rsplit(".", 1)[-1]
-        squashed = _squash(unit_name)
+        squashed = squash(unit_name)
         stem = _module_stem(unit.path)
         modules = module_names(unit.path)
 
         def offer(use: _Use) -> None:
             chunk = use.hit.chunk
             bonus, why = 0.0, ""
-            if len(squashed) > 2 and squashed in _squash(chunk.label):
+            if len(squashed) > 2 and squashed in squash(chunk.label):
                 bonus, why = 1.0, "; named after it"
             if _module_stem(chunk.path) in (f"test{stem}", f"{stem}test", f"tests{stem}"):
                 bonus, why = bonus + 0.5, why + f"; in the test file of `{stem}`"

@@ -599,6 +599,25 @@ def _glob_filter(path_glob: str | None) -> tuple[str, str, tuple[str, ...]]:
     )
 
 
+def squash(name: str) -> str:
+    """Lower case without underscores: ``TakeTests`` and ``test_take`` both contain ``take``."""
+    return name.lower().replace("_", "")
+
+
+RECEIVER_MIN_LENGTH = 4
+"""Shortest squashed class name a receiver may be matched with (``s`` or ``obj`` say nothing
+about a class)."""
+
+
+def named_like(receiver: str, class_name: str) -> bool:
+    """Whether a receiver is named after a class, as Python code names its instances
+    (``settings`` or ``self.new_settings`` for ``Settings``): the one hint about an unknown
+    receiver's type that costs nothing. Only the whole class name counts: a receiver named
+    after part of it (``base`` for ``RangeBase``) says little."""
+    kind = squash(class_name)
+    return len(kind) >= RECEIVER_MIN_LENGTH and squash(receiver.rsplit(".", 1)[-1]).endswith(kind)
+
+
 def _use_score(
     owner: str, qualifier: str | None, kind: str, caller_symbol: str, same_file: bool
 ) -> tuple[float, str]:
@@ -626,6 +645,8 @@ def _use_score(
         )
     elif owner_name and _bare(qualifier) == owner_name:
         score, why = 3.0, f"{kind} via {qualifier}"
+    elif owner_name and named_like(qualifier, owner_name):
+        score, why = 2.5, f"{kind} via {qualifier} (named like {owner_name})"
     else:
         score, why = 1.5, f"{kind} via {qualifier}"
     return score * kind_factor, why

@@ -9,6 +9,7 @@ import pytest
 
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
+from mythos_review.index.search import named_like
 from mythos_review.pipeline import collect_units, plan_passes
 from mythos_review.tokens import EstimateCounter
 from mythos_review.types import EvidenceItem, ReviewResult
@@ -133,3 +134,59 @@ def test_every_offered_item_has_its_sizes_smallest_first(result: ReviewResult) -
         ranks = [order[size] for size, _ in item.sizes]
         assert ranks == sorted(ranks) and ranks[0] == 0
         assert item.size in {size for size, _ in item.sizes}
+
+
+SETTINGS = """\
+class Settings(dict):
+    def update(self, **kwargs):
+        conf = dict(kwargs)
+        conf.update(self)
+        return Settings(conf)
+"""
+
+USES = """\
+def apply_defaults(settings, params):
+    return settings.update(**params)
+
+
+def merge(conf, extra):
+    conf.update(extra)
+    return conf
+"""
+
+
+def test_a_receiver_named_like_the_class_outranks_an_unknown_one(
+    git_repo: GitRepoFactory,
+) -> None:
+    """``settings.update`` is very likely ``Settings.update``; ``conf.update`` is anybody's
+    ``update`` (a dict's, here), so it ranks below and says why."""
+    repo = git_repo()
+    repo.write("conf/settings.py", SETTINGS)
+    repo.write("conf/uses.py", USES)
+    repo.commit("settings")
+    repo.write("conf/settings.py", SETTINGS.replace("dict(kwargs)", "dict(self)"))
+    repo.stage()
+    settings = Settings(max_prompt_tokens=8000)
+    collected = collect_units(repo.path, DiffRequest(staged=True), settings)
+    planned = plan_passes(collected, repo.path, settings, EstimateCounter())
+    callers = {item.symbol: item for item in _offered(planned, "caller")}
+    assert callers["apply_defaults"].score > callers["merge"].score
+    assert "named like Settings" in callers["apply_defaults"].reason
+    assert "common name reached through `conf`" in callers["merge"].reason
+
+
+@pytest.mark.parametrize(
+    ("receiver", "class_name", "expected"),
+    [
+        ("settings", "Settings", True),
+        ("self.new_settings", "Settings", True),
+        ("html_response", "HtmlResponse", True),
+        ("response", "HtmlResponse", False),
+        ("base", "RangeBase", False),
+        ("conf", "Settings", False),
+        ("obj", "Obj", False),
+        ("env", "Environment", False),
+    ],
+)
+def test_named_like(receiver: str, class_name: str, expected: bool) -> None:
+    assert named_like(receiver, class_name) is expected
