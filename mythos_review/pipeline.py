@@ -18,8 +18,7 @@ from mythos_review.context.plan import FenceLanguages, PassPlanner
 from mythos_review.context.retrieve import Retriever, UnitEvidence, map_item, more_context_items
 from mythos_review.diffs.sources import DiffRequest, load_changeset
 from mythos_review.index.search import Index
-from mythos_review.model.devices import detect_device
-from mythos_review.model.select import LazyBackend, ModelChoice
+from mythos_review.model.select import LazyBackend, ModelChoice, prompt_budget
 from mythos_review.prompt.render import PromptRenderer
 from mythos_review.review.cache import AnswerCache
 from mythos_review.review.findings import analysis_finding, dedupe
@@ -50,11 +49,6 @@ def collect_units(
         if change.skip_reason and change.skip_reason != "deleted"
     )
     return ReviewResult(changeset=changeset, units=tuple(units), notes=notes)
-
-
-def prompt_budget(settings: Settings) -> int:
-    """``--max-prompt-tokens``, or the measured default of this kind of device."""
-    return settings.max_prompt_tokens or detect_device().default_prompt_tokens
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 
-from mythos_review.model.devices import detect_device
+from mythos_review.model.devices import AVX512_BASE_FLAGS, detect_device
 
 PORTABLE_CMAKE_ARGS = ("-DGGML_NATIVE=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF")
-AVX512_BASE_FLAGS = frozenset({"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"})
-"""What ggml compiles ``-DGGML_AVX512=ON`` with (``-mavx512f -mavx512cd -mavx512vl ...``)."""
 AVX512_EXTENSIONS = (
     ("avx512vbmi", "GGML_AVX512_VBMI", "vbmi"),
     ("avx512_vnni", "GGML_AVX512_VNNI", "vnni"),

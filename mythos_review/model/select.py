@@ -99,7 +99,7 @@ def _embedded(spec: ModelSpec, backend: str, settings: Settings) -> ModelChoice:
                 tokenizer(),
                 model_name=spec.name,
                 revision=spec.sha256,
-                max_prompt_tokens=_budget(settings),
+                max_prompt_tokens=prompt_budget(settings),
                 max_new_tokens=settings.max_new_tokens,
             )
         from mythos_review.model.backends.transformers import TransformersBackend
@@ -134,7 +134,8 @@ def _check_budget_fits(path: Path, settings: Settings) -> None:
         )
 
 
-def _budget(settings: Settings) -> int:
+def prompt_budget(settings: Settings) -> int:
+    """``--max-prompt-tokens``, or the measured default of this kind of device."""
     return settings.max_prompt_tokens or detect_device().default_prompt_tokens
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mythos_review.model.devices import detect_device
-from mythos_review.model.llama_build import AVX512_BASE_FLAGS, build_options
+from mythos_review.model.devices import AVX512_BASE_FLAGS, detect_device
+from mythos_review.model.llama_build import build_options
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 AVX2_MACHINE = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"})

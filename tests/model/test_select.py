@@ -12,6 +12,8 @@ from mythos_review.config import Settings
 from mythos_review.errors import ModelFailure, RuntimeFailure, UsageError
 from mythos_review.model.backends.base import DecodingSettings
 from mythos_review.model.devices import (
+    AVX512_BASE_FLAGS,
+    AVX512_PROMPT_TOKENS,
     CPU_PROMPT_TOKENS,
     GPU_PROMPT_TOKENS,
     Device,
@@ -61,7 +63,13 @@ def test_bad_choices_are_usage_errors(overrides: dict[str, str], message: str) -
 def test_device_defaults_follow_measurements() -> None:
     cpu = Device(cuda=False, cpu_model="x", cpu_flags=frozenset({"avx2"}), cores=2)
     gpu = replace(cpu, cuda=True)
+    avx512 = replace(cpu, cpu_flags=cpu.cpu_flags | AVX512_BASE_FLAGS)
+    knights_landing = replace(cpu, cpu_flags=cpu.cpu_flags | {"avx512f", "avx512cd"})
     assert cpu.default_prompt_tokens == CPU_PROMPT_TOKENS < GPU_PROMPT_TOKENS
+    assert knights_landing.default_prompt_tokens == CPU_PROMPT_TOKENS
+    assert avx512.default_prompt_tokens == AVX512_PROMPT_TOKENS
+    assert CPU_PROMPT_TOKENS < AVX512_PROMPT_TOKENS < GPU_PROMPT_TOKENS
+    assert gpu.default_prompt_tokens == replace(avx512, cuda=True).default_prompt_tokens
     assert gpu.default_prompt_tokens == GPU_PROMPT_TOKENS
     assert not cpu.native_bf16
     assert replace(cpu, cpu_flags=frozenset({"avx2", "avx512_bf16"})).native_bf16
