@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from mythos_review.analysis.base import AnalysisFinding
-from mythos_review.types import SEVERITIES, DroppedFinding, Finding
+from mythos_review.types import SEVERITIES, DroppedFinding, Finding, Severity
 
 
 def normalize_code(text: str) -> str:
@@ -71,6 +71,21 @@ def dedupe(findings: Iterable[Finding]) -> tuple[list[Finding], list[DroppedFind
 
 def with_verification(finding: Finding, verified: bool, note: str) -> Finding:
     return replace(finding, verified=verified, verification=note)
+
+
+CONTRADICTED_SEVERITY: Severity = "low"
+"""The most a finding may claim once the model's own checks went against it."""
+
+
+def contradicted(finding: Finding, note: str) -> Finding:
+    """A finding the model's own checks spoke against: the swap test blamed the change undone
+    as well (the answer has no direction), or the correctness question judged the code
+    correct (a rejected claim is dropped altogether). It stays in the report, unverified, for
+    whoever reads the low ones, but at most at ``low``: a warning the model itself does not
+    stand behind is the noise that teaches people to ignore the tool (on the 24 real fixes, 9
+    of the 15 medium-or-higher findings were such; docs/PERFORMANCE.md)."""
+    severity = max(finding.severity, CONTRADICTED_SEVERITY, key=_SEVERITY_RANK.__getitem__)
+    return with_verification(replace(finding, severity=severity), False, note)
 
 
 def analysis_finding(found: AnalysisFinding) -> Finding:

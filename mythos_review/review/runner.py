@@ -34,7 +34,7 @@ from mythos_review.prompt.render import TEMPLATE_VERSION, PromptRenderer
 from mythos_review.prompt.schema import FINDINGS_SCHEMA, VERIFY_SCHEMA
 from mythos_review.review.answers import AnswerError, parse_answer, parse_verdict
 from mythos_review.review.cache import AnswerCache, CachedAnswer, cache_key
-from mythos_review.review.findings import dedupe, fingerprint, with_verification
+from mythos_review.review.findings import contradicted, dedupe, fingerprint, with_verification
 from mythos_review.review.grounding import GroundingContext, ground_all, shown_lines
 from mythos_review.review.risky_edits import RiskyEdit, describe_edit, find_risky_edits
 from mythos_review.types import (
@@ -420,7 +420,7 @@ class PassRunner:
                 self.report.findings.append(with_verification(finding, False, note))
             elif verdict[0]:
                 note = "unconfirmed: the same edit undone was judged a mistake too"
-                self.report.findings.append(with_verification(finding, False, note))
+                self.report.findings.append(contradicted(finding, note))
             else:
                 to_verify.append(finding)
         yield from self._verify(review_pass, to_verify)
@@ -459,10 +459,12 @@ class PassRunner:
         to_verify: list[Finding] = []
         for (unit, edit, user, reason), verdict in zip(blamed, map(_verdict, undone), strict=True):
             finding = _contract_finding(review_pass, unit, edit, user, reason)
-            if verdict is None or verdict[0]:
-                why = "was not asked about (time budget)" if verdict is None else "broke it too"
-                note = f"unconfirmed: the change undone {why}"
+            if verdict is None:
+                note = "unconfirmed: the change undone was not asked about (time budget)"
                 self.report.findings.append(with_verification(finding, False, note))
+            elif verdict[0]:
+                note = "unconfirmed: the change undone broke it too"
+                self.report.findings.append(contradicted(finding, note))
             else:
                 to_verify.append(finding)
         yield from self._verify(review_pass, to_verify)
@@ -621,7 +623,7 @@ class PassRunner:
                 self.report.findings.append(with_verification(finding, False, note))
             elif verdict[0]:
                 note = f"unconfirmed: the code was also judged correct ({verdict[1]})"
-                self.report.findings.append(with_verification(finding, False, note))
+                self.report.findings.append(contradicted(finding, note))
             else:
                 self.report.findings.append(
                     with_verification(finding, True, f"confirmed: {reason}")

@@ -129,6 +129,7 @@ def test_a_judge_that_blames_both_directions_confirms_nothing(
     assert model.kinds() == ["edit", "edit", "review"], "no verification of a blind finding"
     (finding,) = result.findings
     assert not finding.verified and "undone" in finding.verification
+    assert finding.severity == "low", "a comparison edit is high, but this answer has no direction"
 
 
 def test_a_finding_that_cannot_block_is_not_verified(repo: GitRepo, tmp_path: Path) -> None:
@@ -170,6 +171,7 @@ def test_a_claim_not_backed_by_the_opposite_question_stays_unverified(
     correctness = next(user for kind, user in model.asked if kind == "correct")
     (finding,) = result.findings
     assert not finding.verified and finding.verification.startswith("unconfirmed")
+    assert finding.severity == "low", "medium when asked, then the code was judged correct"
     assert "Is this code correct" in correctness and "> limit" in correctness
 
 
@@ -257,6 +259,25 @@ def test_the_best_caller_is_asked_about_and_a_broken_use_becomes_a_finding(
     broken = [f for f in result.findings if f.title.startswith("Breaks the use in")]
     (finding,) = broken
     assert finding.category == "api-contract" and finding.start_line == 6
+    assert finding.severity == "medium"
+
+
+def test_a_use_broken_by_the_change_and_by_its_undoing_is_shown_at_low(
+    git_repo: GitRepoFactory, tmp_path: Path
+) -> None:
+    repo = git_repo("with-caller")
+    repo.write("shop/__init__.py", "")
+    repo.write("shop/limits.py", LIMITS)
+    repo.write("shop/structures.py", STRUCTURES)
+    repo.write("shop/checkout.py", CHECKOUT)
+    repo.commit("base")
+    repo.write("shop/limits.py", LIMITS.replace(">= limit", "> limit"))
+    repo.stage()
+    model = ScriptedModel(BUGGY, breaks_users=True, blames_edits=False, blames_both_directions=True)
+    result = _review(repo, model, tmp_path / "state", fail_on="never")
+    (finding,) = [f for f in result.findings if f.title.startswith("Breaks the use in")]
+    assert finding.verification == "unconfirmed: the change undone broke it too"
+    assert (finding.severity, finding.verified) == ("low", False)
 
 
 def test_with_no_time_left_nothing_is_asked_and_what_was_left_out_is_said(
