@@ -131,6 +131,19 @@ SHALLOW_HINT = (
 )
 
 
+def has_object(repo: git.Repo, hexsha: str) -> bool:
+    """Whether the object is in the repository, asked of git itself: GitPython's
+    ``odb.has_object`` looks at loose objects only, and calls every packed commit (any clone,
+    any repository after ``git gc``) missing."""
+    import git
+
+    try:
+        repo.git.cat_file("-e", hexsha)
+    except git.GitCommandError:
+        return False
+    return True
+
+
 def resolve_commit(repo: git.Repo, ref: str) -> git.Commit:
     """The commit a ref names, or a usage error that names the ref. In a shallow clone a ref
     such as ``HEAD~1`` may name a commit that was never fetched: that says so."""
@@ -140,7 +153,7 @@ def resolve_commit(repo: git.Repo, ref: str) -> git.Commit:
         commit = repo.commit(ref)
     except (git.BadName, ValueError, git.GitCommandError) as error:
         raise UsageError(f"{ref!r} is not a commit in {work_tree(repo)}") from error
-    if not repo.odb.has_object(commit.binsha):
+    if not has_object(repo, commit.hexsha):
         hint = SHALLOW_HINT if is_shallow(repo) else "fetch it, or name another commit"
         raise UsageError(f"{ref!r} names commit {commit.hexsha[:12]}, which is not here; {hint}")
     return commit
@@ -153,7 +166,7 @@ def first_parent(repo: git.Repo, commit: git.Commit) -> git.Commit | None:
     if not commit.parents:
         return None
     parent = commit.parents[0]
-    if not repo.odb.has_object(parent.binsha):
+    if not has_object(repo, parent.hexsha):
         raise UsageError(
             f"the parent of commit {commit.hexsha[:12]} was not fetched, so its change "
             f"cannot be shown; {SHALLOW_HINT}"

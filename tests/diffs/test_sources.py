@@ -422,6 +422,24 @@ def test_pre_push_range_loads(history: GitRepo) -> None:
     assert (changeset.base, changeset.head) == (fork, tip)
 
 
+def test_commits_and_ranges_load_from_packed_objects(
+    history: GitRepo, git_repo: GitRepoFactory
+) -> None:
+    """Every clone, and every repository after ``git gc``, keeps its commits in packs; the
+    check for a missing commit once looked at loose objects only and called them all missing."""
+    fork, _ = feature_branch(history)
+    clone = git_repo("clone")
+    remotes = [f"{branch}:refs/remotes/origin/{branch}" for branch in ("main", "feature")]
+    clone.git("fetch", "--quiet", f"file://{history.path}", *remotes)
+    clone.git("checkout", "--quiet", "origin/feature")  # a detached HEAD, as in CI
+    clone.git("gc", "--quiet")
+    assert not list((clone.path / ".git" / "objects").glob("??/*")), "nothing left loose"
+    commit = load_changeset(clone.path, DiffRequest(commit="HEAD~1"), LIMIT)
+    assert sorted(by_path(commit)) == ["a.py", "b.py"]
+    pull_request = load_changeset(clone.path, DiffRequest(base="origin/main"), LIMIT)
+    assert pull_request.base == fork and "feature.py" in by_path(pull_request)
+
+
 @pytest.fixture
 def shallow(history: GitRepo, git_repo: GitRepoFactory) -> GitRepo:
     """A depth-1 clone of ``history``: HEAD's parent is named but was never fetched."""
