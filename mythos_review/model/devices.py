@@ -21,9 +21,9 @@ tokens per second there, so a pass stays near 20 s only with a small prompt
 
 AVX512_PROMPT_TOKENS = 2048
 """Default prompt budget on a CPU with AVX-512, where ``make setup`` builds llama.cpp with its
-AVX-512 kernels: prefill runs 1.5 times faster, and the time saved buys evidence back
-(measured on the 24 real bugs: callers and tests in the prompt 52% -> 74% and 52% -> 60%,
-real detections 8 -> 12, the median review 34 s -> 51 s; docs/PERFORMANCE.md)."""
+AVX-512 kernels: prefill runs 1.5 times faster, and the time saved buys evidence back. On the
+24 real bugs (docs/PERFORMANCE.md, two machines): callers and tests in the prompt 52% -> 74%
+and 52% -> 60%, real detections 8 -> 11 or 12, the median review 34 s -> 51 or 60 s."""
 
 AVX512_BASE_FLAGS = frozenset({"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"})
 """What ggml compiles ``-DGGML_AVX512=ON`` with (``-mavx512f -mavx512cd -mavx512vl ...``): a
