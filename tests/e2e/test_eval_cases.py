@@ -41,8 +41,8 @@ def test_every_case_maps_to_exactly_its_expected_units(
 def test_retrieval_finds_the_units_callers_and_tests_at_both_budgets(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The CPU default (1,024) and the GPU-sized budget, side by side (docs/PERFORMANCE.md has
-    the measured table; these floors sit just under it)."""
+    """The CPU default without AVX-512 (1,024) and the GPU-sized budget, side by side
+    (docs/PERFORMANCE.md has the measured table; these floors sit just under it)."""
     cpu, gpu = _document(
         capsys,
         "retrieval",
