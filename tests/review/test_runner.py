@@ -239,9 +239,9 @@ def test_an_unparsable_answer_fails_the_pass_and_nothing_else(
     assert result.findings == ()
 
 
-def test_the_best_caller_is_asked_about_and_a_broken_use_becomes_a_finding(
-    git_repo: GitRepoFactory, tmp_path: Path
-) -> None:
+def _staged_with_caller(git_repo: GitRepoFactory) -> GitRepo:
+    """The comparison edit staged, with ``checkout`` in another file calling the changed
+    function."""
     repo = git_repo("with-caller")
     repo.write("shop/__init__.py", "")
     repo.write("shop/limits.py", LIMITS)
@@ -250,6 +250,13 @@ def test_the_best_caller_is_asked_about_and_a_broken_use_becomes_a_finding(
     repo.commit("base")
     repo.write("shop/limits.py", LIMITS.replace(">= limit", "> limit"))
     repo.stage()
+    return repo
+
+
+def test_the_best_caller_is_asked_about_and_a_broken_use_becomes_a_finding(
+    git_repo: GitRepoFactory, tmp_path: Path
+) -> None:
+    repo = _staged_with_caller(git_repo)
     model = ScriptedModel(BUGGY, breaks_users=True, blames_edits=False)
     result = _review(repo, model, tmp_path / "state", fail_on="never")
     contracts = [user for kind, user in model.asked if kind == "contract"]
@@ -265,14 +272,7 @@ def test_the_best_caller_is_asked_about_and_a_broken_use_becomes_a_finding(
 def test_a_use_broken_by_the_change_and_by_its_undoing_is_shown_at_low(
     git_repo: GitRepoFactory, tmp_path: Path
 ) -> None:
-    repo = git_repo("with-caller")
-    repo.write("shop/__init__.py", "")
-    repo.write("shop/limits.py", LIMITS)
-    repo.write("shop/structures.py", STRUCTURES)
-    repo.write("shop/checkout.py", CHECKOUT)
-    repo.commit("base")
-    repo.write("shop/limits.py", LIMITS.replace(">= limit", "> limit"))
-    repo.stage()
+    repo = _staged_with_caller(git_repo)
     model = ScriptedModel(BUGGY, breaks_users=True, blames_edits=False, blames_both_directions=True)
     result = _review(repo, model, tmp_path / "state", fail_on="never")
     (finding,) = [f for f in result.findings if f.title.startswith("Breaks the use in")]
