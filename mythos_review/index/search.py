@@ -519,6 +519,23 @@ class Index:
                 f"the index {self.path} is damaged ({error}); run `mythos index --rebuild`"
             ) from error
 
+    def _enclosing_test_cases(self, chunk_ids: list[int]) -> dict[int, int]:
+        """For chunks nested in a test case (a route handler, a fake, a callback defined
+        inside the test), the innermost test case around them: a call there is that test's
+        call, and the test with its assertions is the evidence, not the three-line helper."""
+        if not chunk_ids:
+            return {}
+        marks = ", ".join("?" * len(chunk_ids))
+        rows = self._query(
+            "WITH RECURSIVE up(start, id, parent, mark) AS ("
+            f" SELECT id, id, parent_id, test_mark FROM chunks WHERE id IN ({marks})"
+            " UNION ALL SELECT up.start, c.id, c.parent_id, c.test_mark"
+            f" FROM up JOIN chunks c ON c.id = up.parent WHERE up.mark != {TEST_CASE})"
+            f" SELECT start, id FROM up WHERE mark = {TEST_CASE} AND start != id",
+            tuple(chunk_ids),
+        )
+        return {start: case for start, case in rows}
+
     def _chunks_by_id(self, ids: list[int]) -> dict[int, Chunk]:
         if not ids:
             return {}
@@ -571,11 +588,19 @@ class Index:
             )
             if not owner or symbol == name or symbol.endswith("." + name)
         }
+        enclosing_case = (
+            self._enclosing_test_cases([row[0] for row in rows if row[6] != TEST_CASE])
+            if tests_only
+            else {}
+        )
         best: dict[int, tuple[float, int, str]] = {}
         for chunk_id, line, kind, qualifier, symbol, chunk_name, test_mark, path in rows:
             if chunk_name == bare and (not owner or symbol.endswith(name)):
                 continue  # the definition itself: recursion is not a caller
             score, why = _use_score(owner, qualifier, kind, symbol, path in defining_files)
+            if chunk_id in enclosing_case:
+                chunk_id, test_mark = enclosing_case[chunk_id], TEST_CASE
+                why += f" in `{chunk_name}`, nested in the test"
             if tests_only and test_mark == TEST_CASE:
                 score += 2.0
             if chunk_id not in best or score > best[chunk_id][0]:

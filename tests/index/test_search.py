@@ -11,7 +11,7 @@ from mythos_review.index import store
 from mythos_review.index.search import Index, fts_query
 
 if TYPE_CHECKING:
-    from tests.conftest import GitRepo
+    from tests.conftest import GitRepo, GitRepoFactory
 
 
 @pytest.fixture(params=["references at once", "references on demand"])
@@ -75,6 +75,44 @@ def test_tests_for_finds_test_cases_before_helpers(index: Index) -> None:
     assert helpers[0].chunk.is_test and not helpers[0].chunk.is_test_case
     signer_tests = _where(index.tests_for("TokenSigner.verify"))
     assert signer_tests == [("tests/test_auth.py", "TestSigner.test_roundtrip")]
+
+
+def test_a_call_in_a_function_nested_in_a_test_is_that_tests_call(
+    git_repo: GitRepoFactory,
+) -> None:
+    """Web tests define their handlers inside the test: the test with its assertions is what
+    exercises the code, so a call in the handler is the test's, and ranks as a test case's."""
+    repo = git_repo()
+    repo.write(
+        "web/request.py", "class Request:\n    def url_for(self, name):\n        return name\n"
+    )
+    repo.write(
+        "tests/test_request.py",
+        "def test_url_for_a_route(app):\n"
+        "    @app.route('/sample')\n"
+        "    def sample(request):\n"
+        "        return request.url_for('other')\n"
+        "\n"
+        "    response = app.get('/sample')\n"
+        "    assert response.text == '/other'\n"
+        "\n"
+        "\n"
+        "def fake_request():\n"
+        "    return Request().url_for('x')\n",
+    )
+    repo.commit("web")
+    with Index.open(repo.path) as index:
+        index.update()
+        hits = index.tests_for("Request.url_for")
+    assert _where(hits) == [
+        ("tests/test_request.py", "test_url_for_a_route"),
+        ("tests/test_request.py", "fake_request"),
+    ]
+    nested = hits[0]
+    assert nested.chunk.is_test_case and nested.line == 4
+    assert "in `sample`, nested in the test" in nested.reason
+    assert "request.url_for('other')" in nested.snippet
+    assert not hits[1].chunk.is_test_case and "nested" not in hits[1].reason
 
 
 def test_identifiers_match_exactly_and_by_their_parts(index: Index) -> None:
