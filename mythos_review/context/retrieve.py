@@ -15,9 +15,12 @@ the size. The ranking is deliberately simple and observable (``--explain`` print
   a bare name to the same module, then to what the file imports, a module alias to that
   module; an unknown receiver only to an uncommon name defined once; never to a test
   file's definition when the unit is not test code; 3 on a changed line, 2 elsewhere;
-* tests: those that reference the unit (test cases first), tests of its class, tests of the
-  callers that resolved to it, test cases of files that import its module; plus 1 for a test
-  named after the unit and 0.5 for one in the module's test file.
+* tests: those that reference the unit (test cases first; a call in a handler or fake
+  defined inside a test is that test's), tests of its class, tests of the callers that
+  resolved to it, test cases of files that import its module, test cases of files whose
+  module-level set-up uses the unit or its class (an app or a security scheme built once and
+  requested by every test: three quarters of the set-up's score); plus 1 for a test named
+  after the unit and 0.5 for one in the module's test file.
 
 Names with very many users are capped and ranked, never dumped.
 """
@@ -76,6 +79,16 @@ MENTION_HITS = 4
 
 IMPORTING_TEST_FILES = 8
 """Test files that import the changed module, looked into for tests of the unit."""
+
+SETUP_FILES = 3
+"""Test files whose module-level set-up uses the unit (or its class) that offer their tests;
+a set-up reached through a caller says too little (every app includes a router)."""
+
+SETUP_TESTS = 12
+"""Test cases offered from one such file."""
+
+SETUP_TEST_FACTOR = 0.75
+"""A test reached through its file's set-up is less sure than one that names the unit."""
 
 COMMON_NAMES = frozenset(
     {
@@ -685,6 +698,19 @@ class Retriever:
         for chunk in self._convention_tests(PurePosixPath(unit.path).stem):
             why = f"test case in a test file for `{PurePosixPath(unit.path).name}`"
             offer(_Use(0.0, _unlocated(chunk, why), "", why, located=False))
+        direct = {unit_name, owner.rsplit(".", 1)[-1] if owner else unit_name}
+        setups = sorted(
+            (
+                use
+                for use in best.values()
+                if use.hit.chunk.kind == "module" and use.name.rsplit(".", 1)[-1] in direct
+            ),
+            key=_Use.rank,
+        )
+        for setup in setups[:SETUP_FILES]:
+            score = setup.score * SETUP_TEST_FACTOR
+            for chunk, why in self._tests_of_setup(setup):
+                offer(_Use(score, _unlocated(chunk, why), "", why, located=False))
         ranked = sorted(best.values(), key=_Use.rank)[: self.settings.max_tests * 3]
         return [self._use_item("test", use) for use in ranked]
 
@@ -737,6 +763,21 @@ class Retriever:
                 if chunk.is_test_case and mention.search(chunk.text):
                     found.append((chunk, f"test case in `{path}`, which imports `{word}`"))
         return found
+
+    def _tests_of_setup(self, setup: _Use) -> list[tuple[Chunk, str]]:
+        """The test cases of a test file whose module-level code uses the unit (an app, a
+        router or a security scheme built once, then requested by every test): they exercise
+        it without naming it."""
+        module = setup.hit.chunk
+        if not module.is_test:
+            return []
+        name = setup.name.rsplit(".", 1)[-1]
+        why = f"test case in `{module.path}`, whose module-level code uses `{name}`"
+        return [
+            (chunk, why)
+            for chunk in self.index.chunks_in_file(module.path)
+            if chunk.is_test_case and chunk.kind in ("function", "method")
+        ][:SETUP_TESTS]
 
     def _convention_tests(self, stem: str) -> list[Chunk]:
         """Test cases in files named after the module (``test_x.py``, ``x_test.go``, ...)."""

@@ -175,6 +175,64 @@ def test_a_receiver_named_like_the_class_outranks_an_unknown_one(
     assert "common name reached through `conf`" in callers["merge"].reason
 
 
+BEARER = """\
+class Bearer:
+    def __init__(self, required=True):
+        self.required = required
+
+    def __call__(self, header):
+        if not header.startswith("Bearer "):
+            return None
+        return header[7:]
+"""
+
+BEARER_TESTS = """\
+from web.security import Bearer
+from web.app import App
+
+app = App()
+security = Bearer(required=False)
+app.protect("/me", security)
+
+
+def test_me_with_another_scheme():
+    assert app.get("/me", header="Basic abc") is None
+
+
+def test_me_without_a_token():
+    assert app.get("/me", header="") is None
+
+
+def helper():
+    return app
+"""
+
+
+def test_tests_of_a_file_whose_set_up_uses_the_unit_are_offered(
+    git_repo: GitRepoFactory,
+) -> None:
+    """A security scheme built once at module level and called by the framework on every
+    request: the file's test cases exercise ``Bearer.__call__`` without naming it."""
+    repo = git_repo()
+    repo.write("web/__init__.py", "")
+    repo.write("web/security.py", BEARER)
+    repo.write(
+        "web/app.py", "class App:\n    def get(self, path, header):\n        return header\n"
+    )
+    repo.write("tests/test_me.py", BEARER_TESTS)
+    repo.commit("web")
+    repo.write("web/security.py", BEARER.replace('"Bearer "', '"bearer "'))
+    repo.stage()
+    settings = Settings(max_prompt_tokens=8000)
+    collected = collect_units(repo.path, DiffRequest(staged=True), settings)
+    planned = plan_passes(collected, repo.path, settings, EstimateCounter())
+    tests = {item.symbol: item for item in _offered(planned, "test")}
+    assert {"test_me_with_another_scheme", "test_me_without_a_token"} <= set(tests)
+    assert "helper" not in tests
+    assert "module-level code uses `Bearer`" in tests["test_me_with_another_scheme"].reason
+    assert tests["test_me_with_another_scheme"].score < tests["<module>"].score
+
+
 @pytest.mark.parametrize(
     ("receiver", "class_name", "expected"),
     [
