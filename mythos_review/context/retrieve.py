@@ -482,8 +482,8 @@ class Retriever:
         pinned = foreign and bool(self.imported_names(hit.chunk.path) & {bare, parts[0]})
         if pinned:
             score += 1.0  # the caller's file imports the name, or the class that owns it
-        elif bare in COMMON_NAMES and foreign and "via " in hit.reason:
-            receiver = hit.reason.rsplit("via ", 1)[-1].split(" ")[0]
+        elif bare in COMMON_NAMES and foreign and hit.receiver is not None:
+            receiver = hit.receiver
             typed = len(parts) > 1 and named_like(receiver, parts[-2])
             if receiver not in SELF_QUALIFIERS and receiver != parts[0] and not typed:
                 score *= 0.25

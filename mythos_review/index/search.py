@@ -101,6 +101,9 @@ class SearchHit:
     snippet: str
     reason: str
     """Why this chunk was returned, in words, for ``--explain``."""
+    receiver: str | None = None
+    """For a use: what the call went through as written (``self``, ``app.router``); None for
+    a bare name, and for hits that are not uses."""
 
 
 @dataclass(frozen=True)
@@ -593,7 +596,7 @@ class Index:
             if tests_only
             else {}
         )
-        best: dict[int, tuple[float, int, str]] = {}
+        best: dict[int, tuple[float, int, str, str | None]] = {}
         for chunk_id, line, kind, qualifier, symbol, chunk_name, test_mark, path in rows:
             if chunk_name == bare and (not owner or symbol.endswith(name)):
                 continue  # the definition itself: recursion is not a caller
@@ -604,12 +607,12 @@ class Index:
             if tests_only and test_mark == TEST_CASE:
                 score += 2.0
             if chunk_id not in best or score > best[chunk_id][0]:
-                best[chunk_id] = (score, line, why)
+                best[chunk_id] = (score, line, why, qualifier)
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
         chunks = self._chunks_by_id([chunk_id for chunk_id, _ in ranked])
         return [
-            SearchHit(chunks[cid], score, line, _line_of(chunks[cid], line), why)
-            for cid, (score, line, why) in ranked
+            SearchHit(chunks[cid], score, line, _line_of(chunks[cid], line), why, qualifier)
+            for cid, (score, line, why, qualifier) in ranked
         ]
 
 
