@@ -526,18 +526,21 @@ class Index:
         """For chunks nested in a test case (a route handler, a fake, a callback defined
         inside the test), the innermost test case around them: a call there is that test's
         call, and the test with its assertions is the evidence, not the three-line helper."""
-        if not chunk_ids:
-            return {}
-        marks = ", ".join("?" * len(chunk_ids))
-        rows = self._query(
-            "WITH RECURSIVE up(start, id, parent, mark) AS ("
-            f" SELECT id, id, parent_id, test_mark FROM chunks WHERE id IN ({marks})"
-            " UNION ALL SELECT up.start, c.id, c.parent_id, c.test_mark"
-            f" FROM up JOIN chunks c ON c.id = up.parent WHERE up.mark != {TEST_CASE})"
-            f" SELECT start, id FROM up WHERE mark = {TEST_CASE} AND start != id",
-            tuple(chunk_ids),
-        )
-        return {start: case for start, case in rows}
+        unique = sorted(set(chunk_ids))
+        found: dict[int, int] = {}
+        for first in range(0, len(unique), SQL_VARIABLES):  # a common name has thousands
+            batch = unique[first : first + SQL_VARIABLES]
+            rows = self._query(
+                "WITH RECURSIVE up(start, id, parent, mark) AS ("
+                " SELECT id, id, parent_id, test_mark FROM chunks"
+                f" WHERE id IN ({', '.join('?' * len(batch))})"
+                " UNION ALL SELECT up.start, c.id, c.parent_id, c.test_mark"
+                f" FROM up JOIN chunks c ON c.id = up.parent WHERE up.mark != {TEST_CASE})"
+                f" SELECT start, id FROM up WHERE mark = {TEST_CASE} AND start != id",
+                tuple(batch),
+            )
+            found.update(rows)
+        return found
 
     def _chunks_by_id(self, ids: list[int]) -> dict[int, Chunk]:
         if not ids:
@@ -630,6 +633,10 @@ def _glob_filter(path_glob: str | None) -> tuple[str, str, tuple[str, ...]]:
 def squash(name: str) -> str:
     """Lower case without underscores: ``TakeTests`` and ``test_take`` both contain ``take``."""
     return name.lower().replace("_", "")
+
+
+SQL_VARIABLES = 900
+"""Ids bound in one ``IN (...)`` list: below the 999 variables older SQLite builds allow."""
 
 
 RECEIVER_MIN_LENGTH = 4

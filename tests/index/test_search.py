@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mythos_review.index import store
+from mythos_review.index import search, store
 from mythos_review.index.search import Index, fts_query
 
 if TYPE_CHECKING:
@@ -77,11 +77,14 @@ def test_tests_for_finds_test_cases_before_helpers(index: Index) -> None:
     assert signer_tests == [("tests/test_auth.py", "TestSigner.test_roundtrip")]
 
 
+@pytest.mark.parametrize("ids_per_query", [900, 1])
 def test_a_call_in_a_function_nested_in_a_test_is_that_tests_call(
-    git_repo: GitRepoFactory,
+    git_repo: GitRepoFactory, monkeypatch: pytest.MonkeyPatch, ids_per_query: int
 ) -> None:
     """Web tests define their handlers inside the test: the test with its assertions is what
-    exercises the code, so a call in the handler is the test's, and ranks as a test case's."""
+    exercises the code, so a call in the handler is the test's, and ranks as a test case's
+    (also when the chunks to look up take several queries, as a common name's do)."""
+    monkeypatch.setattr(search, "SQL_VARIABLES", ids_per_query)
     repo = git_repo()
     repo.write(
         "web/request.py", "class Request:\n    def url_for(self, name):\n        return name\n"
