@@ -769,8 +769,6 @@ class Retriever:
         router or a security scheme built once, then requested by every test): they exercise
         it without naming it."""
         module = setup.hit.chunk
-        if not module.is_test:
-            return []
         name = setup.name.rsplit(".", 1)[-1]
         why = f"test case in `{module.path}`, whose module-level code uses `{name}`"
         return [

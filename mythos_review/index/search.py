@@ -595,7 +595,9 @@ class Index:
             if not owner or symbol == name or symbol.endswith("." + name)
         }
         enclosing_case = (
-            self._enclosing_test_cases([row[0] for row in rows if row[6] != TEST_CASE])
+            self._enclosing_test_cases(
+                [chunk_id for chunk_id, *_, test_mark, _path in rows if test_mark != TEST_CASE]
+            )
             if tests_only
             else {}
         )

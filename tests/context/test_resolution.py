@@ -73,17 +73,25 @@ FILES = {
 }
 
 
-@pytest.fixture
-def result(git_repo: GitRepoFactory) -> ReviewResult:
+def _planned(
+    git_repo: GitRepoFactory, files: dict[str, str], path: str, changed: str
+) -> ReviewResult:
+    """The dry-run plan of a review of one staged change to ``path`` in a repository of
+    ``files``, at a budget where every offered item is seen."""
     repo = git_repo()
-    for path, text in FILES.items():
-        repo.write(path, text)
-    repo.commit("shop")
-    repo.write("shop/cart.py", CART.replace("base + extra", "base - extra"))
+    for name, text in files.items():
+        repo.write(name, text)
+    repo.commit("base")
+    repo.write(path, changed)
     repo.stage()
     settings = Settings(max_prompt_tokens=8000)
     collected = collect_units(repo.path, DiffRequest(staged=True), settings)
     return plan_passes(collected, repo.path, settings, EstimateCounter())
+
+
+@pytest.fixture
+def result(git_repo: GitRepoFactory) -> ReviewResult:
+    return _planned(git_repo, FILES, "shop/cart.py", CART.replace("base + extra", "base - extra"))
 
 
 def _offered(result: ReviewResult, role: str) -> list[EvidenceItem]:
@@ -160,15 +168,9 @@ def test_a_receiver_named_like_the_class_outranks_an_unknown_one(
 ) -> None:
     """``settings.update`` is very likely ``Settings.update``; ``conf.update`` is anybody's
     ``update`` (a dict's, here), so it ranks below and says why."""
-    repo = git_repo()
-    repo.write("conf/settings.py", SETTINGS)
-    repo.write("conf/uses.py", USES)
-    repo.commit("settings")
-    repo.write("conf/settings.py", SETTINGS.replace("dict(kwargs)", "dict(self)"))
-    repo.stage()
-    settings = Settings(max_prompt_tokens=8000)
-    collected = collect_units(repo.path, DiffRequest(staged=True), settings)
-    planned = plan_passes(collected, repo.path, settings, EstimateCounter())
+    files = {"conf/settings.py": SETTINGS, "conf/uses.py": USES}
+    changed = SETTINGS.replace("dict(kwargs)", "dict(self)")
+    planned = _planned(git_repo, files, "conf/settings.py", changed)
     callers = {item.symbol: item for item in _offered(planned, "caller")}
     assert callers["apply_defaults"].score > callers["merge"].score
     assert "named like Settings" in callers["apply_defaults"].reason
@@ -213,19 +215,14 @@ def test_tests_of_a_file_whose_set_up_uses_the_unit_are_offered(
 ) -> None:
     """A security scheme built once at module level and called by the framework on every
     request: the file's test cases exercise ``Bearer.__call__`` without naming it."""
-    repo = git_repo()
-    repo.write("web/__init__.py", "")
-    repo.write("web/security.py", BEARER)
-    repo.write(
-        "web/app.py", "class App:\n    def get(self, path, header):\n        return header\n"
-    )
-    repo.write("tests/test_me.py", BEARER_TESTS)
-    repo.commit("web")
-    repo.write("web/security.py", BEARER.replace('"Bearer "', '"bearer "'))
-    repo.stage()
-    settings = Settings(max_prompt_tokens=8000)
-    collected = collect_units(repo.path, DiffRequest(staged=True), settings)
-    planned = plan_passes(collected, repo.path, settings, EstimateCounter())
+    files = {
+        "web/__init__.py": "",
+        "web/security.py": BEARER,
+        "web/app.py": "class App:\n    def get(self, path, header):\n        return header\n",
+        "tests/test_me.py": BEARER_TESTS,
+    }
+    changed = BEARER.replace('"Bearer "', '"bearer "')
+    planned = _planned(git_repo, files, "web/security.py", changed)
     tests = {item.symbol: item for item in _offered(planned, "test")}
     assert {"test_me_with_another_scheme", "test_me_without_a_token"} <= set(tests)
     assert "helper" not in tests
