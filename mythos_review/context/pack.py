@@ -104,6 +104,9 @@ class _Choice:
     item: EvidenceItem
     costs: tuple[int, ...]
     """Tokens of each of its sizes."""
+    rank: int
+    """Its place among the candidates: retrieval's order, which breaks ties of score (the
+    nearer of two equally sure callers first)."""
     level: int = -1
     """Index into its sizes; -1 while it is not chosen."""
     note: str = ""
@@ -243,9 +246,11 @@ class Packer:
         )
         choices = [
             _Choice(
-                item, tuple(self._size_cost(item, size, request.languages) for size in _sizes(item))
+                item,
+                tuple(self._size_cost(item, size, request.languages) for size in _sizes(item)),
+                rank,
             )
-            for item in request.candidates
+            for rank, item in enumerate(request.candidates)
         ]
         plan = _Plan(
             available=evidence_budget - unit_costs[unit_level],
@@ -367,7 +372,7 @@ class Packer:
         plan: _Plan,
     ) -> ReviewPass:
         def chosen() -> list[EvidenceItem]:
-            return sorted((c.shown() for c in choices if c.chosen), key=_by_rank)
+            return [c.shown() for c in sorted((c for c in choices if c.chosen), key=_by_rank)]
 
         required_costed = tuple(
             replace(item, tokens=self.item_tokens(item, request.languages)) for item in required
@@ -405,16 +410,17 @@ class Packer:
 _ROLE_RANK = {role: position for position, role in enumerate(OPTIONAL_ROLES)}
 
 
-def _by_score(choice: _Choice) -> tuple[float, str, int]:
-    return (-choice.item.score, choice.item.path, choice.item.start_line)
+def _by_score(choice: _Choice) -> tuple[float, int]:
+    return (-choice.item.score, choice.rank)
 
 
-def _option_rank(option: tuple[float, int, _Choice, int, str]) -> tuple[float, int, float, str]:
-    """Most value per token first; then the more valuable role, the better score, the path."""
+def _option_rank(option: tuple[float, int, _Choice, int, str]) -> tuple[float, int, float, int]:
+    """Most value per token first; then the more valuable role, the better score, the
+    earlier candidate."""
     ratio, _, choice, _, _ = option
-    return (ratio, -_ROLE_RANK[choice.item.role], choice.item.score, choice.item.path)
+    return (ratio, -_ROLE_RANK[choice.item.role], choice.item.score, -choice.rank)
 
 
-def _by_rank(item: EvidenceItem) -> tuple[int, float, str]:
-    """Most valuable role first, then best score; the path makes ties deterministic."""
-    return (_ROLE_RANK[item.role], -item.score, item.path)
+def _by_rank(choice: _Choice) -> tuple[int, float, int]:
+    """Most valuable role first, then best score, then retrieval's order."""
+    return (_ROLE_RANK[choice.item.role], -choice.item.score, choice.rank)

@@ -10,7 +10,11 @@ the size. The ranking is deliberately simple and observable (``--explain`` print
   receiver: 1.5; ``self`` in an unrelated class: 1), halved for a bare call of a method from
   another file, plus 1 when the caller's file imports the name; a common name (``get``,
   ``run``) reached through an unknown receiver counts for little unless an import pins it or
-  the receiver is named like the class;
+  the receiver is named like the class; a ``super()`` call counts (3) only from a subclass
+  it can reach the unit from, and ``cls(...)`` in the class's own methods runs its
+  constructor (3); equally sure callers come nearest first (same file, then the same
+  folder), and a family of same-named callers (eighty plugins' ``_real_extract``) one at a
+  time among the others;
 * callees: resolved through what the unit's file sees: ``self.m`` to the enclosing class,
   a bare name to the same module, then to what the file imports, a module alias to that
   module; an unknown receiver only to an uncommon name defined once; never to a test
@@ -47,7 +51,14 @@ from mythos_review.context.excerpts import (
 )
 from mythos_review.context.repomap import build_repo_map
 from mythos_review.index.chunk import is_test_path
-from mythos_review.index.search import Chunk, Index, SearchHit, named_like, squash
+from mythos_review.index.search import (
+    SELF_QUALIFIERS,
+    Chunk,
+    Index,
+    SearchHit,
+    named_like,
+    squash,
+)
 from mythos_review.tokens import estimate_tokens
 from mythos_review.types import (
     ChangeUnit,
@@ -90,6 +101,10 @@ SETUP_TESTS = 12
 SETUP_TEST_FACTOR = 0.75
 """A test reached through its file's set-up is less sure than one that names the unit."""
 
+MAX_BASE_DEPTH = 4
+"""Generations of base classes followed to tell whether a ``super()`` call in another class
+can reach the unit's class (a framework's ``Handler -> Base -> Configurable`` is three)."""
+
 COMMON_NAMES = frozenset(
     {
         "get", "set", "run", "call", "match", "update", "add", "remove", "delete", "pop",
@@ -108,7 +123,6 @@ COMMON_NAMES = frozenset(
 """Names so many definitions share that a call through an unknown receiver (``x.get()``)
 says nothing about which one is meant; only an import or the enclosing class can pin them."""
 
-SELF_QUALIFIERS = frozenset({"self", "cls", "this", "super()", "Self"})
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new", "initialize"})
@@ -364,9 +378,45 @@ class _Use:
     """Other names whose lines the excerpt should show (the unit's, for a one-hop test)."""
     located: bool = True
     """False when only the file's imports tie it to the unit: its excerpt shows assertions."""
+    distance: int = 0
+    """How far its file is from the unit's (``path_distance``): among equally sure uses, the
+    nearest first, rather than whichever path sorts first."""
 
-    def rank(self) -> tuple[float, str, int]:
-        return (-self.score, self.hit.chunk.path, self.hit.chunk.start_line)
+    def rank(self) -> tuple[float, int, str, int]:
+        return (-self.score, self.distance, self.hit.chunk.path, self.hit.chunk.start_line)
+
+
+def path_distance(path: str, other: str) -> int:
+    """Folders walked from one file to the other (0 for the same file, 1 for a file beside
+    it, 2 for one in a sibling folder)."""
+    if path == other:
+        return 0
+    folders, other_folders = PurePosixPath(path).parent.parts, PurePosixPath(other).parent.parts
+    shared = 0
+    for mine, theirs in zip(folders, other_folders, strict=False):
+        if mine != theirs:
+            break
+        shared += 1
+    return len(folders) + len(other_folders) - 2 * shared + 1
+
+
+def _varied(uses: list[_Use]) -> list[_Use]:
+    """Ranked uses with repeats of one definition name (eighty extractors' ``_real_extract``,
+    each calling the unit the same way) moved after the other uses of their score: the
+    second of a family says less than the first of another."""
+    seen: dict[str, int] = {}
+    repeats = []
+    for use in uses:
+        repeats.append(seen.get(use.hit.chunk.name, 0))
+        seen[use.hit.chunk.name] = repeats[-1] + 1
+    order = sorted(range(len(uses)), key=lambda i: (-uses[i].score, repeats[i] > 0, i))
+    return [uses[i] for i in order]
+
+
+def _is_super(receiver: str | None) -> bool:
+    """A call through ``super()``, ``super(Cls, self)`` (Python) or ``super.m()``: it reaches
+    a base class of the class it is written in, never that class itself."""
+    return receiver is not None and (receiver == "super" or receiver.startswith("super("))
 
 
 def _unlocated(chunk: Chunk, why: str) -> SearchHit:
@@ -467,6 +517,45 @@ class Retriever:
             excerpt=cut,
         )
 
+    def _class_of(self, chunk: Chunk) -> Chunk | None:
+        """The innermost class a chunk is defined in."""
+        parent = self.index.chunk(chunk.parent_id) if chunk.parent_id is not None else None
+        while parent is not None and parent.kind != "class":
+            parent = self.index.chunk(parent.parent_id) if parent.parent_id is not None else None
+        return parent
+
+    def super_reaches(self, cls: Chunk, base: str, method: str) -> bool:
+        """Whether ``super().method`` written in ``cls`` can run ``base.method``: ``base`` (a
+        bare class name) is an ancestor, MAX_BASE_DEPTH generations up, and no class between
+        them overrides ``method`` (that override is what runs). Bases are followed by name
+        through the index; one defined nowhere here (a library's) ends that line."""
+        seen = {cls.id}
+        generation = [cls]
+        for _ in range(MAX_BASE_DEPTH):
+            names = {
+                reference.name
+                for chunk in generation
+                for reference in self.index.references_in(chunk.id)
+                if reference.kind == "inherit"
+            }
+            if base in names:
+                return True
+            generation = [
+                definition
+                for name in sorted(names)
+                for definition in self.index.definitions(name)
+                if definition.kind == "class"
+                and definition.id not in seen
+                and not self._defines(definition, method)
+            ]
+            seen.update(chunk.id for chunk in generation)
+        return False
+
+    def _defines(self, cls: Chunk, method: str) -> bool:
+        return any(
+            chunk.path == cls.path for chunk in self.index.definitions(f"{cls.symbol}.{method}")
+        )
+
     def _caller_score(
         self, unit: ChangeUnit, name: str, hit: SearchHit
     ) -> tuple[float, str] | None:
@@ -475,6 +564,11 @@ class Retriever:
             return None
         parts = name.split(".")
         bare = parts[-1]
+        if _is_super(hit.receiver) and len(parts) > 1:
+            subclass = self._class_of(hit.chunk)
+            if subclass is None or not self.super_reaches(subclass, parts[-2], bare):
+                return None  # a base class of some other class, or an override in between
+            return 3.0, f"; `{subclass.name}` derives from `{parts[-2]}`"
         score, note = hit.score, ""
         foreign = hit.chunk.path != unit.path
         if len(parts) > 1 and "by bare name" in hit.reason and foreign:
@@ -504,11 +598,34 @@ class Retriever:
                     continue
                 score, note = ranked
                 note += "" if depth == 0 else f"; calls the enclosing `{name}`"
-                use = _Use(round(score - 0.25 * depth, 3), hit, name, note)
+                distance = path_distance(unit.path, hit.chunk.path)
+                use = _Use(round(score - 0.25 * depth, 3), hit, name, note, distance=distance)
                 if hit.chunk.id not in best or best[hit.chunk.id].score < use.score:
                     best[hit.chunk.id] = use
-        ranked_uses = sorted(best.values(), key=_Use.rank)[:cap]
+        for use in self._constructions(unit, names[0]):
+            if use.hit.chunk.id not in best or best[use.hit.chunk.id].score < use.score:
+                best[use.hit.chunk.id] = use
+        ranked_uses = _varied(sorted(best.values(), key=_Use.rank))[:cap]
         return [self._use_item("caller", use) for use in ranked_uses]
+
+    def _constructions(self, unit: ChangeUnit, symbol: str) -> list[_Use]:
+        """Methods of a constructor's own class that build an instance as ``cls(...)`` (the
+        ``from_settings`` class-method factory): calls the index cannot tie to the class by
+        name, though they run the constructor surely."""
+        owner, _, method = symbol.rpartition(".")
+        if not owner or method not in _CONSTRUCTORS:
+            return []
+        uses = []
+        for chunk in self.index.chunks_in_file(unit.path):
+            if not chunk.symbol.startswith(owner + ".") or self._is_self(unit, chunk):
+                continue
+            for reference in self.index.references_in(chunk.id):
+                if reference.name == "cls" and reference.kind == "call":
+                    why = f"call as `cls(...)` in `{owner}`, which runs `{method}`"
+                    hit = SearchHit(chunk, 3.0, reference.line, "", why)
+                    uses.append(_Use(3.0, hit, "cls"))
+                    break
+        return uses
 
     def _mentions(self, unit: ChangeUnit, change: FileChange) -> list[EvidenceItem]:
         """Code elsewhere that mentions the identifiers of the changed lines, by full-text

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mythos_review.config import Settings
+from mythos_review.context.retrieve import path_distance
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.index.search import named_like
 from mythos_review.pipeline import collect_units, plan_passes
@@ -245,3 +246,135 @@ def test_tests_of_a_file_whose_set_up_uses_the_unit_are_offered(
 )
 def test_named_like(receiver: str, class_name: str, expected: bool) -> None:
     assert named_like(receiver, class_name) is expected
+
+
+FILTERS = """\
+class BaseFilter:
+    def __init__(self, debug=False):
+        self.debug = debug
+
+
+class PathFilter(BaseFilter):
+    def __init__(self, path=None, debug=False):
+        super().__init__(debug)
+        self.path = path
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(settings.get("path"), settings.get("debug"))
+"""
+
+FILTER_USERS = """\
+from store.filters import PathFilter
+
+
+class Parser:
+    def __init__(self, text):
+        self.text = text
+
+
+class StrictParser(Parser):
+    def __init__(self, text):
+        super(StrictParser, self).__init__(text.strip())
+
+
+class DeepFilter(PathFilter):
+    def __init__(self, path=None):
+        super(DeepFilter, self).__init__(path, debug=True)
+
+
+class Middle(PathFilter):
+    def describe(self):
+        return self.path
+
+
+class DeeperFilter(Middle):
+    def __init__(self):
+        super().__init__("/deep")
+
+
+class DeepestFilter(DeepFilter):
+    def __init__(self):
+        super().__init__("/deepest")
+"""
+
+
+def test_super_calls_resolve_only_in_subclasses_and_cls_calls_construct(
+    git_repo: GitRepoFactory,
+) -> None:
+    """``super().__init__`` in a class reaches its bases: ``PathFilter.__init__`` from its
+    subclasses, also through a ``Middle`` class that does not override it, but not through
+    ``DeepFilter``, which does, and never from an unrelated ``Parser`` subclass; ``cls(...)``
+    in a class method runs the constructor."""
+    files = {
+        "store/__init__.py": "",
+        "store/filters.py": FILTERS,
+        "store/users.py": FILTER_USERS,
+    }
+    changed = FILTERS.replace("self.path = path", "self.path = path or '.'")
+    planned = _planned(git_repo, files, "store/filters.py", changed)
+    callers = {item.symbol: item for item in _offered(planned, "caller")}
+    assert "StrictParser.__init__" not in callers
+    assert "DeepestFilter.__init__" not in callers
+    assert "derives from `PathFilter`" in callers["DeepFilter.__init__"].reason
+    assert "derives from `PathFilter`" in callers["DeeperFilter.__init__"].reason
+    assert "call as `cls(...)` in `PathFilter`" in callers["PathFilter.from_settings"].reason
+    assert callers["PathFilter.from_settings"].score == callers["DeepFilter.__init__"].score
+
+
+PARSE_UTILS = """\
+def unescape(text):
+    return text.replace("&amp;", "&")
+
+
+def clean(html):
+    return unescape(html.strip())
+"""
+
+
+def _extractor(name: str) -> str:
+    return (
+        "from media.utils import unescape\n\n\n"
+        f"class {name}:\n    def extract(self, page):\n        return unescape(page)\n"
+    )
+
+
+def test_equally_sure_callers_come_nearest_first_and_one_of_a_family_at_a_time(
+    git_repo: GitRepoFactory,
+) -> None:
+    """Every caller here is sure (same module, or an import pins the name). The same
+    module's comes first though `media/extractors/...` sorts before `media/utils.py`; of the
+    three plugins' identical ``extract`` methods only the first ranks before the different
+    ``Feed.render``."""
+    files = {
+        "media/__init__.py": "",
+        "media/utils.py": PARSE_UTILS,
+        "media/extractors/__init__.py": "",
+        "media/extractors/alpha.py": _extractor("Alpha"),
+        "media/extractors/beta.py": _extractor("Beta"),
+        "media/extractors/gamma.py": _extractor("Gamma"),
+        "media/feeds/__init__.py": "",
+        "media/feeds/zfeed.py": (
+            "from media.utils import unescape\n\n\n"
+            "class Feed:\n    def render(self, item):\n        return unescape(item)\n"
+        ),
+    }
+    changed = PARSE_UTILS.replace('"&amp;", "&"', '"&amp;", ""')
+    planned = _planned(git_repo, files, "media/utils.py", changed)
+    (review_pass,) = planned.passes
+    order = [item.symbol for item in review_pass.items if item.role == "caller"]
+    assert order == ["clean", "Alpha.extract", "Feed.render", "Beta.extract", "Gamma.extract"]
+
+
+@pytest.mark.parametrize(
+    ("path", "other", "expected"),
+    [
+        ("a/b/c.py", "a/b/c.py", 0),
+        ("a/b/c.py", "a/b/d.py", 1),
+        ("a/b/c.py", "a/e/d.py", 3),
+        ("a/b/c.py", "a/b/x/d.py", 2),
+        ("c.py", "d.py", 1),
+    ],
+)
+def test_path_distance(path: str, other: str, expected: int) -> None:
+    assert path_distance(path, other) == expected
