@@ -32,7 +32,9 @@ findings backed by a risky edit seen in the diff itself (``risky_edits.py``)."""
 RELOCATE_DISTANCE = 8
 """How far (in lines) a quote may sit from the lines the model named and still count."""
 
-_GUTTER = re.compile(r"^\s*\d+\s*[+ ]?\s*\|\s?")
+_GUTTER = re.compile(r"^\s*(?:\d+\s*[+ ]?\s*)?\|\s?")
+"""A line-number gutter as the prompt writes it (``12 | ``, ``12+| ``, or a blank ``   | ``
+between a context block's numbered lines)."""
 _DIFF_MARK = re.compile(r"^[+-](?![+-])")
 _UNDEFINED_CLAIM = re.compile(
     r"`?([A-Za-z_][\w.]*)`?\s+(?:is|are|was|seems|appears to be)\s+(?:not\s+)?"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from mythos_review.config import Settings
 from mythos_review.diffs.sources import DiffRequest
 from mythos_review.pipeline import collect_units, plan_passes
@@ -89,8 +91,15 @@ def test_a_quote_a_few_lines_off_moves_the_finding_to_the_real_lines() -> None:
     assert finding is not None and finding.start_line == 12
 
 
-def test_quotes_with_gutters_and_diff_markers_still_match() -> None:
-    finding, _ = ground(_raw(evidence="12+ |     if item.quantity > BULK_THRESHOLD:"), _context())
+@pytest.mark.parametrize(
+    "gutter",
+    ["12+ | ", "12+| ", "12 | ", "   | ", "| "],
+    ids=["old", "added", "plain", "blank", "bare"],
+)
+def test_quotes_with_gutters_and_diff_markers_still_match(gutter: str) -> None:
+    finding, _ = ground(
+        _raw(evidence=f"{gutter}    if item.quantity > BULK_THRESHOLD:"), _context()
+    )
     assert finding is not None
     finding, _ = ground(_raw(evidence="+    if item.quantity > BULK_THRESHOLD:"), _context())
     assert finding is not None
