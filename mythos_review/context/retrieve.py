@@ -24,7 +24,8 @@ the size. The ranking is deliberately simple and observable (``--explain`` print
   resolved to it, test cases of files that import its module, test cases of files whose
   module-level set-up uses the unit or its class (an app or a security scheme built once and
   requested by every test: three quarters of the set-up's score); plus 1 for a test named
-  after the unit and 0.5 for one in the module's test file.
+  after the unit and 0.5 for one in the module's test file; among equally sure tests, those
+  naming more of the identifiers on the diff's lines first.
 
 Names with very many users are capped and ranked, never dumped.
 """
@@ -411,6 +412,26 @@ def _varied(uses: list[_Use]) -> list[_Use]:
         seen[use.hit.chunk.name] = repeats[-1] + 1
     order = sorted(range(len(uses)), key=lambda i: (-uses[i].score, repeats[i] > 0, i))
     return [uses[i] for i in order]
+
+
+def _diff_words(unit: ChangeUnit) -> set[str]:
+    """The identifiers on the unit's hunk lines (changed and context): among equally sure
+    tests, one that names them (``make_current``, ``columns``) tests what the change touched."""
+    return {
+        word
+        for hunk in unit.hunks
+        for line in hunk.lines
+        for word in _IDENTIFIER.findall(line.text)
+        if not keyword.iskeyword(word) and word not in SELF_QUALIFIERS
+    }
+
+
+def _with_words(use: _Use, words: Sequence[str]) -> _Use:
+    if not words:
+        return use
+    shown = ", ".join(f"`{word}`" for word in words[:3])
+    more = f" and {len(words) - 3} more" if len(words) > 3 else ""
+    return replace(use, note=f"{use.note}; names {shown}{more} from the diff")
 
 
 def _is_super(receiver: str | None) -> bool:
@@ -828,8 +849,17 @@ class Retriever:
             score = setup.score * SETUP_TEST_FACTOR
             for chunk, why in self._tests_of_setup(setup):
                 offer(_Use(score, _unlocated(chunk, why), "", why, located=False))
-        ranked = sorted(best.values(), key=_Use.rank)[: self.settings.max_tests * 3]
-        return [self._use_item("test", use) for use in ranked]
+        words = _diff_words(unit) - {unit_name, owner.rsplit(".", 1)[-1] if owner else ""}
+
+        def touched(use: _Use) -> list[str]:
+            text = use.hit.chunk.text
+            return sorted(word for word in words if re.search(rf"\b{re.escape(word)}\b", text))
+
+        overlaps = {id(use): touched(use) for use in best.values()}
+        ranked = sorted(
+            best.values(), key=lambda use: (-use.score, -len(overlaps[id(use)]), use.rank())
+        )[: self.settings.max_tests * 3]
+        return [self._use_item("test", _with_words(use, overlaps[id(use)])) for use in ranked]
 
     def _imports_any(self, path: str, modules: set[str]) -> bool:
         """Whether the file at ``path`` imports one of ``modules``."""

@@ -378,3 +378,46 @@ def test_equally_sure_callers_come_nearest_first_and_one_of_a_family_at_a_time(
 )
 def test_path_distance(path: str, other: str, expected: int) -> None:
     assert path_distance(path, other) == expected
+
+
+ACCOUNTS = """\
+def charge(account, amount):
+    if account.balance - amount < -account.overdraft:
+        raise ValueError("over the limit")
+    account.balance -= amount
+"""
+
+ACCOUNT_TESTS = """\
+from bank.accounts import charge
+
+
+def test_charge_a():
+    charge(Account(10), 5)
+
+
+def test_charge_b():
+    charge(Account(10), 1)
+
+
+def test_charge_c():
+    account = Account(0, overdraft=5)
+    charge(account, 5)
+"""
+
+
+def test_among_equally_sure_tests_the_one_naming_the_diffs_identifiers_comes_first(
+    git_repo: GitRepoFactory,
+) -> None:
+    """Three tests call ``charge`` alike; the one that sets ``overdraft``, which the changed
+    line compares with, tests what the change touched."""
+    files = {
+        "bank/__init__.py": "",
+        "bank/accounts.py": ACCOUNTS,
+        "tests/test_accounts.py": ACCOUNT_TESTS,
+    }
+    changed = ACCOUNTS.replace("< -account.overdraft", "<= -account.overdraft")
+    planned = _planned(git_repo, files, "bank/accounts.py", changed)
+    tests = [item for item in _offered(planned, "test") if item.symbol.startswith("test_")]
+    assert [item.symbol for item in tests] == ["test_charge_c", "test_charge_a", "test_charge_b"]
+    assert len({item.score for item in tests}) == 1
+    assert "`overdraft` from the diff" in tests[0].reason
