@@ -32,6 +32,7 @@ Names with very many users are capped and ranked, never dumped.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -414,6 +415,10 @@ def _varied(uses: list[_Use]) -> list[_Use]:
     return [uses[i] for i in order]
 
 
+_PLAIN_WORDS = frozenset(dir(builtins)) | SELF_QUALIFIERS
+"""Names that say nothing about what a test exercises (``self``, ``dict``, ``len``)."""
+
+
 def _diff_words(unit: ChangeUnit) -> set[str]:
     """The identifiers on the unit's hunk lines (changed and context): among equally sure
     tests, one that names them (``make_current``, ``columns``) tests what the change touched."""
@@ -422,7 +427,7 @@ def _diff_words(unit: ChangeUnit) -> set[str]:
         for hunk in unit.hunks
         for line in hunk.lines
         for word in _IDENTIFIER.findall(line.text)
-        if not keyword.iskeyword(word) and word not in SELF_QUALIFIERS
+        if not keyword.iskeyword(word) and word not in _PLAIN_WORDS
     }
 
 
