@@ -45,9 +45,31 @@ _UNDEFINED_CLAIM = re.compile(
 )
 
 
+_LABEL = re.compile(
+    r"^\s*(?:(?:removed|added|changed|deleted|new|old|original)\s+)?lines?\s+\d+(?:\s*-\s*\d+)?"
+    r"\s*:\s*",
+    re.IGNORECASE,
+)
+"""A label the model puts before its quote (``Removed line 254: `...` ``)."""
+
+
 def _strip_quote(line: str) -> str:
     """Remove what the prompt added around code: line-number gutters and diff markers."""
     return _DIFF_MARK.sub("", _GUTTER.sub("", line))
+
+
+def _quoted_code(quote: str) -> list[str]:
+    """The code lines of a quote, comparable with the code shown: without the model's label
+    and the backticks it wraps the quote in, without gutters and diff markers, whitespace
+    dropped, and one kind of quote mark (a model retypes ``"//"`` as ``'//'``)."""
+    text = _LABEL.sub("", quote.strip(), count=1)
+    if len(text) > 1 and text.startswith("`") and text.endswith("`") and not text.startswith("``"):
+        text = text[1:-1]
+    return [_comparable(_strip_quote(line)) for line in text.splitlines()]
+
+
+def _comparable(code: str) -> str:
+    return normalize_code(code).replace('"', "'")
 
 
 def shown_lines(review_pass: ReviewPass) -> dict[str, dict[int, str]]:
@@ -66,7 +88,7 @@ def shown_lines(review_pass: ReviewPass) -> dict[str, dict[int, str]]:
 def _locate(quote: str, lines: Mapping[int, str], start: int, end: int) -> tuple[int, int] | None:
     """Where the quoted code sits among the shown lines: the match that overlaps the named
     range, else the nearest match within RELOCATE_DISTANCE lines; None if it is not there."""
-    quoted = [normalize_code(_strip_quote(line)) for line in quote.splitlines()]
+    quoted = _quoted_code(quote)
     target = "".join(line for line in quoted if line)
     if not target:
         return None
@@ -75,7 +97,7 @@ def _locate(quote: str, lines: Mapping[int, str], start: int, end: int) -> tuple
     matches = []
     for index in range(len(numbers)):
         window = numbers[index : index + size]
-        if target in "".join(normalize_code(lines[n]) for n in window):
+        if target in "".join(_comparable(lines[n]) for n in window):
             matches.append((window[0], window[-1]))
     if not matches:
         return None
@@ -158,10 +180,10 @@ def removed_lines(review_pass: ReviewPass, path: str) -> dict[int, list[str]]:
 def _quoted_removed(quote: str, removed: Mapping[int, list[str]], start: int) -> int | None:
     """The new-side line where a quoted removed line sat (with or without its ``-``), the one
     nearest the line the finding names; None when the quote is no removed line."""
-    target = "".join(normalize_code(_strip_quote(line)) for line in quote.splitlines())
+    target = "".join(_quoted_code(quote))
     if not target:
         return None
-    places = [at for at, texts in removed.items() if target in "".join(map(normalize_code, texts))]
+    places = [at for at, texts in removed.items() if target in "".join(map(_comparable, texts))]
     if not places:
         return None
     nearest = min(places, key=lambda at: abs(at - start))

@@ -146,10 +146,39 @@ def test_a_quote_of_a_removed_line_is_evidence_the_model_was_shown(
     )
     (review_pass,) = result.passes
     context = GroundingContext(review_pass, {"limits.py": [(1, 2)]}, lambda _name: False)
-    for quote in ("-    return used < limit", "return used < limit"):
+    for quote in (
+        "-    return used < limit",
+        "return used < limit",
+        "Removed line 2: `return used < limit`",
+    ):
         raw = {**_raw(), "path": "limits.py", "start_line": 2, "end_line": 2, "evidence": quote}
         finding, reason = ground(raw, context)
         assert reason is None, quote
         assert finding is not None and (finding.start_line, finding.end_line) == (2, 2)
     invented = {**_raw(), "path": "limits.py", "start_line": 2, "evidence": "return used > 0"}
     assert ground(invented, context)[0] is None
+    labelled = {**invented, "evidence": "Removed line 2: `return used > 0`"}
+    assert ground(labelled, context)[0] is None
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "Line 12: `if item.quantity > BULK_THRESHOLD:`",
+        "lines 12-13: if item.quantity > BULK_THRESHOLD:\n    total *= 1 - BULK_DISCOUNT",
+        "`if item.quantity > BULK_THRESHOLD:`",
+    ],
+)
+def test_a_quote_the_model_labelled_or_wrapped_in_backticks_still_matches(quote: str) -> None:
+    finding, reason = ground(_raw(evidence=quote), _context())
+    assert reason is None and finding is not None and finding.start_line == 12
+
+
+def test_quote_marks_retyped_the_other_way_still_match() -> None:
+    context = _context()
+    shown = replace(context.review_pass.items[0], lines=((12, 'if name == "//":'),))
+    review_pass = replace(context.review_pass, items=(shown,))
+    raw = _raw(evidence="if name == '//':")
+    assert ground(raw, replace(context, review_pass=review_pass))[0] is not None
+    wrong = _raw(evidence="if name == '/':")
+    assert ground(wrong, replace(context, review_pass=review_pass))[0] is None
