@@ -33,7 +33,7 @@ from mythos_review.types import (
     Finding,
 )
 
-TEMPLATE_VERSION = "5"
+TEMPLATE_VERSION = "4"
 """Bump when a template changes meaning: cached results are keyed by it."""
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -122,46 +122,20 @@ def fence_for(body: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-SPARSE_ROLES = frozenset({"caller", "callee", "test"})
-"""Context blocks, whose lines carry a number only where one is needed to count from: the
-first line of each run and every NUMBER_EVERY-th line. Line-number digits tokenise one by one
-(``1071 | `` is six tokens in Qwen's vocabulary), a fifth of a CPU prompt when every line has
-them; the changed code keeps a number on every line, since findings point there."""
-
-NUMBER_EVERY = 5
-
-
-def _numbered(item: EvidenceItem) -> set[int]:
-    """The lines of a block that show their number."""
-    if item.role not in SPARSE_ROLES:
-        return {number for number, _ in item.lines if number > 0}
-    shown, previous = set(), 0
-    for number, _ in item.lines:
-        if number > 0 and (number != previous + 1 or number % NUMBER_EVERY == 0):
-            shown.add(number)
-        previous = number
-    return shown
-
-
-def _gutter(number: int | None, width: int, marked: bool) -> str:
-    """``12 | `` or ``12+| `` (added or changed); ``None`` keeps the column blank (a cut
-    marker, or a context line between numbered ones)."""
-    if number is None:
-        return " " * width + " | "
-    return f"{number:>{width}}{'+' if marked else ' '}| "
+def _gutter(number: int, width: int, marked: bool) -> str:
+    if number <= 0:
+        return " " * width + "  | "
+    return f"{number:>{width}}{'+' if marked else ' '} | "
 
 
 def format_body(item: EvidenceItem) -> str:
-    """Code lines with their new-file line numbers (on every line of the changed code, on
-    some of a context block's) and added lines marked."""
+    """Code lines with new-file line numbers on every line and added lines marked."""
     if item.role in ("hunk", "map"):
         return "\n".join(neutralize(text) for _, text in item.lines)
     width = max((len(str(number)) for number, _ in item.lines), default=1)
     marked = set(item.marked_lines)
-    numbered = _numbered(item)
     return "\n".join(
-        _gutter(number if number in numbered else None, width, number in marked) + neutralize(text)
-        for number, text in item.lines
+        _gutter(number, width, number in marked) + neutralize(text) for number, text in item.lines
     )
 
 
